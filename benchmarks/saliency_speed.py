@@ -1,0 +1,76 @@
+"""Benchmark: median saliency time (model + face prior) per image after warm-up.
+
+  python benchmarks/saliency_speed.py --images ../shared/datasets/kodak --output results/saliency_speed.md
+
+Falls back to the testdata images when --images is not given.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import pathlib
+import platform
+import statistics
+import sys
+import time
+
+from absl import app
+from absl import flags
+import tensorflow as tf
+
+from semantic_jpeg import image_io
+from semantic_jpeg import saliency
+
+_REPO = pathlib.Path(__file__).resolve().parent.parent
+_IMAGES = flags.DEFINE_string("images", str(_REPO / "testdata"), "Folder of images.")
+_REPEATS = flags.DEFINE_integer("repeats", 5, "Timed runs per image (after one warm-up).")
+_OUTPUT = flags.DEFINE_string("output", None, "Markdown file for the results.")
+
+
+def _median_ms(model: saliency.MSROIModel, rgb, repeats: int) -> float:
+  """Median wall time of one image's map, after a warm-up call."""
+  saliency.compute_map(model, rgb)
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    saliency.compute_map(model, rgb)
+    times.append((time.perf_counter() - start) * 1e3)
+  return statistics.median(times)
+
+
+def main(argv):
+  del argv
+  model = saliency.load_model()
+  no_faces = saliency.MSROIModel(model.classifier, None)
+  paths = image_io.list_images([_IMAGES.value])
+  full, cam = [], []
+  for path in paths:
+    rgb = image_io.read_image(path).rgb
+    full.append(_median_ms(model, rgb, _REPEATS.value))
+    cam.append(_median_ms(no_faces, rgb, _REPEATS.value))
+  device = "GPU" if tf.config.list_physical_devices("GPU") else f"CPU ({os.cpu_count()} cores)"
+  lines = [
+      "# Saliency speed",
+      "",
+      f"Command: `python {' '.join(sys.argv)}`",
+      "",
+      f"{len(paths)} images from `{_IMAGES.value}`, {_REPEATS.value} timed runs each after a "
+      f"warm-up; {device}, {platform.processor() or platform.machine()}, "
+      f"TensorFlow {tf.__version__}.",
+      "",
+      "| map | median ms per image | min | max |",
+      "|---|---|---|---|",
+      f"| CAM top-5 + face prior (default) | {statistics.median(full):.1f} | "
+      f"{min(full):.1f} | {max(full):.1f} |",
+      f"| CAM top-5 only | {statistics.median(cam):.1f} | {min(cam):.1f} | {max(cam):.1f} |",
+  ]
+  report = "\n".join(lines) + "\n"
+  print(report)
+  if _OUTPUT.value:
+    image_io.write_atomic(_OUTPUT.value, report.encode())
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,21 @@
+"""Typed exceptions of semantic_jpeg: every failure a caller can act on has its own class."""
+
+
+class SemanticJpegError(Exception):
+  """Base class of all errors raised by semantic_jpeg."""
+
+
+class ImageError(SemanticJpegError, ValueError):
+  """An input image cannot be used (missing, corrupt, unsupported or too large)."""
+
+
+class ImageTooLargeError(ImageError):
+  """The image has more pixels than the configured limit (checked before decoding)."""
+
+
+class WeightsError(SemanticJpegError):
+  """Pretrained weights are missing, damaged or do not match the model."""
+
+
+class EncodeError(SemanticJpegError, ValueError):
+  """The encoder was given invalid options or cannot meet a request."""

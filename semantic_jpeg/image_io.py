@@ -1,0 +1,178 @@
+"""Image files in and out: decoding to RGB, EXIF orientation, metadata carry-over, atomic writes.
+
+Pillow reads the header first, so oversized images are refused before any pixel is decoded,
+and it reports truncated or corrupt data as errors instead of returning half an image.
+"""
+
+import dataclasses
+import glob
+import io
+import os
+import pathlib
+import re
+import tempfile
+import warnings
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+from semantic_jpeg import errors
+
+DEFAULT_MAX_PIXELS = 100_000_000
+SUPPORTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP", "PPM", "GIF")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm",
+                  ".gif")
+_WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "F")
+_GRAY_MODES = ("1", "L", "LA") + _WIDE_MODES
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodedImage:
+  """An image as the rest of the package sees it.
+
+  rgb: uint8 [H, W, 3], upright (EXIF orientation applied), alpha flattened over white.
+  grayscale: the source had one colour channel (the encoder may write a grayscale JPEG).
+  exif / icc_profile: metadata to carry into the output (orientation reset), or None.
+  """
+  rgb: np.ndarray
+  grayscale: bool
+  source_format: str
+  exif: bytes | None = None
+  icc_profile: bytes | None = None
+
+  @property
+  def height(self) -> int:
+    return self.rgb.shape[0]
+
+  @property
+  def width(self) -> int:
+    return self.rgb.shape[1]
+
+
+def read_image(path: str | os.PathLike,
+               max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+  """Reads and decodes an image file; raises `errors.ImageError` subclasses on bad input."""
+  path = pathlib.Path(path)
+  try:
+    data = path.read_bytes()
+  except FileNotFoundError:
+    raise errors.ImageError(f"{path}: no such file") from None
+  except IsADirectoryError:
+    raise errors.ImageError(f"{path}: is a directory") from None
+  except OSError as e:
+    raise errors.ImageError(f"{path}: cannot read ({e.strerror})") from None
+  return decode_image(data, str(path), max_pixels)
+
+
+def decode_image(data: bytes, name: str = "<bytes>",
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+  """Decodes encoded image bytes (see `read_image`)."""
+  if not data:
+    raise errors.ImageError(f"{name}: empty file")
+  image = _open_checked(data, name, max_pixels)
+  try:
+    with warnings.catch_warnings():
+      warnings.simplefilter("ignore")
+      image.load()
+      upright = ImageOps.exif_transpose(image)
+  except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+    raise errors.ImageError(f"{name}: corrupt or truncated {image.format} data ({e})") from None
+  return DecodedImage(
+      rgb=_to_rgb(upright),
+      grayscale=image.mode in _GRAY_MODES,
+      source_format=image.format,
+      exif=upright.info.get("exif") or None,
+      icc_profile=image.info.get("icc_profile") or None)
+
+
+def _open_checked(data: bytes, name: str, max_pixels: int) -> Image.Image:
+  """Opens the header only, and checks format and size before decoding."""
+  try:
+    with warnings.catch_warnings():
+      warnings.simplefilter("ignore")
+      image = Image.open(io.BytesIO(data))
+  except Image.DecompressionBombError as e:  # Pillow's own, higher limit.
+    pixels = re.search(r"\((\d+) pixels\)", str(e))
+    raise _too_large(name, int(pixels.group(1)) if pixels else None, max_pixels) from None
+  except (OSError, ValueError, SyntaxError) as e:
+    raise errors.ImageError(f"{name}: not a supported image ({_first_line(e)})") from None
+  if image.format not in SUPPORTED_FORMATS:
+    raise errors.ImageError(f"{name}: unsupported format {image.format}")
+  width, height = image.size
+  if width < 1 or height < 1:
+    raise errors.ImageError(f"{name}: image has no pixels ({width}x{height})")
+  if width * height > max_pixels:
+    raise _too_large(name, width * height, max_pixels)
+  return image
+
+
+def _too_large(name: str, pixels: int | None, max_pixels: int) -> errors.ImageTooLargeError:
+  size = f"{pixels / 1e6:.1f} MP" if pixels else "the image"
+  return errors.ImageTooLargeError(
+      f"{name}: {size} is above the limit of {max_pixels / 1e6:g} MP (see --max_pixels)")
+
+
+def _first_line(e: Exception) -> str:
+  return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
+def _to_rgb(image: Image.Image) -> np.ndarray:
+  """Any Pillow mode to uint8 RGB: high bit depths scaled, alpha composited over white."""
+  if image.mode in _WIDE_MODES:
+    wide = np.asarray(image, dtype=np.float64)
+    if image.mode != "F":
+      wide = wide / 257.0  # 16-bit to 8-bit.
+    gray = np.clip(np.rint(wide), 0, 255).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=2)
+  if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+    rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+    alpha = rgba[..., 3:] / 255.0
+    flat = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
+    return np.rint(flat).astype(np.uint8)
+  return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+
+
+def write_atomic(path: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> None:
+  """Writes bytes through a temporary file in the same folder and renames it into place."""
+  path = pathlib.Path(path)
+  if not path.parent.is_dir():
+    raise errors.SemanticJpegError(f"{path}: output folder {path.parent} does not exist")
+  if not overwrite and path.exists():
+    raise errors.SemanticJpegError(f"{path}: exists (use --overwrite to replace it)")
+  fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+  try:
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+    os.replace(tmp, path)
+  except BaseException:
+    pathlib.Path(tmp).unlink(missing_ok=True)
+    raise
+
+
+def encode_png(array: np.ndarray) -> bytes:
+  """PNG bytes of a uint8 gray [H, W] or RGB [H, W, 3] array."""
+  if array.ndim == 3:
+    array = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
+  ok, buffer = cv2.imencode(".png", array)
+  if not ok:
+    raise errors.SemanticJpegError("PNG encoding failed")
+  return buffer.tobytes()
+
+
+def list_images(inputs: list[str]) -> list[pathlib.Path]:
+  """Expands files, folders (their image files, sorted) and globs into a list of paths.
+
+  Paths that do not exist are kept, so that the caller reports them as errors.
+  """
+  paths: list[pathlib.Path] = []
+  for item in inputs:
+    path = pathlib.Path(item)
+    if path.is_dir():
+      paths.extend(sorted(p for p in path.iterdir()
+                          if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+    elif any(c in item for c in "*?["):
+      paths.extend(pathlib.Path(p) for p in sorted(glob.glob(item)))
+    else:
+      paths.append(path)
+  return paths
