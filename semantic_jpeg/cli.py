@@ -1,5 +1,6 @@
 """`semantic-jpeg`: the command line (absl flags).
 
+  semantic-jpeg compress INPUT... (--output FILE | --output_dir DIR) [rate flags] [--json]
   semantic-jpeg saliency IMAGE... --output_dir DIR [--json]
 
 Folders and globs are accepted. A bad file is reported on one line and skipped; the exit
@@ -14,6 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow is impor
 import json
 import pathlib
 import sys
+import time
 from typing import Callable, Iterable
 
 from absl import app
@@ -22,8 +24,11 @@ import numpy as np
 import tqdm
 
 from semantic_jpeg import classes
+from semantic_jpeg import encoder
 from semantic_jpeg import errors
 from semantic_jpeg import image_io
+from semantic_jpeg import plan
+from semantic_jpeg import roi
 from semantic_jpeg import saliency
 from semantic_jpeg import visualize
 
@@ -31,6 +36,25 @@ FLAGS = flags.FLAGS
 _PROGRESS_MIN_FILES = 4
 
 flags.DEFINE_string("output_dir", None, "Folder for the outputs (created if missing).")
+flags.DEFINE_string("output", None, "compress: output JPEG file (one input only).")
+flags.DEFINE_bool("overwrite", False, "compress: allow the output to replace the input file.")
+flags.DEFINE_float("quality", None, "compress: nominal quality (1..100; fractional for dct).",
+                   lower_bound=1.0, upper_bound=100.0)
+flags.DEFINE_integer("target_size", None, "compress: output size limit in bytes.",
+                     lower_bound=1)
+flags.DEFINE_integer("match_jpeg_quality", None,
+                     "compress: target the size of OpenCV's JPEG at this quality.",
+                     lower_bound=1, upper_bound=100)
+flags.DEFINE_enum("encoder", "dct", encoder.MODES,
+                  "compress: 'dct' (per-block dead zone) or 'composite' (the paper's method).")
+flags.DEFINE_enum("policy", "continuous", list(plan.POLICIES), "compress: map-to-quality policy.")
+flags.DEFINE_multi_string("policy_param", [], "compress: policy parameter NAME=VALUE.")
+flags.DEFINE_enum("subsampling", "420", ["420", "444"], "compress: chroma subsampling.")
+flags.DEFINE_string("map", None, "compress: precomputed saliency map (grayscale image, one input).")
+flags.DEFINE_multi_string("roi", [], "compress: salient box x,y,w,h in pixels (repeatable).")
+flags.DEFINE_string("roi_mask", None, "compress: grayscale mask merged into the map (one input).")
+flags.DEFINE_bool("save_map", False, "compress: also write OUTPUT_map.png.")
+flags.DEFINE_bool("save_overlay", False, "compress: also write OUTPUT_overlay.png.")
 flags.DEFINE_bool("json", False, "Print one JSON object per image instead of text.")
 flags.DEFINE_integer("max_pixels", image_io.DEFAULT_MAX_PIXELS,
                      "Refuse images with more pixels than this, before decoding.", lower_bound=1)
@@ -84,9 +108,9 @@ def _for_each_image(paths: list[pathlib.Path],
   return failures
 
 
-def _output_dir() -> pathlib.Path:
+def _output_dir(missing: str = "--output_dir is required") -> pathlib.Path:
   if not FLAGS.output_dir:
-    raise UsageError("--output_dir is required")
+    raise UsageError(missing)
   directory = pathlib.Path(FLAGS.output_dir)
   try:
     directory.mkdir(parents=True, exist_ok=True)
@@ -150,7 +174,143 @@ def run_saliency(inputs: list[str]) -> int:
   return _for_each_image(paths, process)
 
 
-COMMANDS = {"saliency": run_saliency}
+def _encoder_options() -> encoder.EncoderOptions:
+  """EncoderOptions from the compress flags; a bad combination is a UsageError."""
+  params = dict(_policy_param(text) for text in FLAGS.policy_param)
+  try:
+    return encoder.EncoderOptions(
+        mode=FLAGS.encoder, policy=FLAGS.policy, policy_params=params,
+        subsampling=FLAGS.subsampling, quality=FLAGS.quality, target_size=FLAGS.target_size,
+        match_jpeg_quality=FLAGS.match_jpeg_quality)
+  except errors.EncodeError as e:
+    raise UsageError(str(e)) from None
+
+
+def _policy_param(text: str) -> tuple[str, float]:
+  name, _, value = text.partition("=")
+  try:
+    return name, float(value)
+  except ValueError:
+    raise UsageError(f"--policy_param {text!r} is not NAME=NUMBER") from None
+
+
+def _roi_boxes() -> list[tuple[int, int, int, int]]:
+  try:
+    return [roi.parse_box(text) for text in FLAGS.roi]
+  except errors.EncodeError as e:
+    raise UsageError(str(e)) from None
+
+
+def _output_paths(inputs: list[pathlib.Path]) -> list[pathlib.Path]:
+  """One output JPEG per input, from --output or --output_dir."""
+  if FLAGS.output and FLAGS.output_dir:
+    raise UsageError("set only one of --output and --output_dir")
+  single = [name for name, value in (("--output", FLAGS.output), ("--map", FLAGS.map),
+                                     ("--roi_mask", FLAGS.roi_mask)) if value]
+  if single and len(inputs) != 1:
+    raise UsageError(f"{', '.join(single)} take(s) exactly one input, got {len(inputs)}")
+  if FLAGS.output:
+    output = pathlib.Path(FLAGS.output)
+    if not output.parent.is_dir():
+      raise UsageError(f"--output folder {output.parent} does not exist")
+    return [output]
+  directory = _output_dir("--output or --output_dir is required")
+  outputs = [directory / f"{path.stem}.jpg" for path in inputs]
+  if len(set(outputs)) != len(outputs):
+    raise UsageError("inputs with the same name would share an output in --output_dir")
+  return outputs
+
+
+def _check_not_input(path: pathlib.Path, output: pathlib.Path) -> None:
+  if output.exists() and output.resolve() == path.resolve() and not FLAGS.overwrite:
+    raise errors.SemanticJpegError(
+        f"{output}: is the input file; pass --overwrite to replace it")
+
+
+def _side_outputs(output: pathlib.Path, image: image_io.DecodedImage,
+                  pixel_map: np.ndarray) -> dict[str, str]:
+  """Writes the map and overlay PNGs that --save_map / --save_overlay ask for."""
+  written = {}
+  if FLAGS.save_map:
+    written["map"] = str(output.with_name(f"{output.stem}_map.png"))
+    image_io.write_atomic(written["map"], image_io.encode_png(visualize.map_to_gray(pixel_map)))
+  if FLAGS.save_overlay:
+    written["overlay"] = str(output.with_name(f"{output.stem}_overlay.png"))
+    image_io.write_atomic(written["overlay"],
+                          image_io.encode_png(visualize.overlay(image.rgb, pixel_map)))
+  return written
+
+
+def _compress_record(path: pathlib.Path, output: pathlib.Path, image: image_io.DecodedImage,
+                     report: encoder.EncodeReport, saliency_ms: float) -> dict:
+  """The JSON record of one compressed file."""
+  bytes_in = path.stat().st_size
+  return {
+      "file": str(path), "output": str(output), "width": image.width, "height": image.height,
+      "bytes_in": bytes_in, "bytes_out": report.size,
+      "ratio": round(bytes_in / report.size, 3), "target_size": report.target_size,
+      "target_met": report.target_met, "quality": round(report.quality, 3),
+      "quality_shares": {str(q): round(share, 4) for q, share in report.quality_shares.items()},
+      "encoder": FLAGS.encoder, "policy": FLAGS.policy, "steps": report.steps,
+      "timings_ms": {"saliency": round(saliency_ms, 1),
+                     **{k: round(v, 1) for k, v in report.timings_ms.items()}},
+  }
+
+
+def run_compress(inputs: list[str]) -> int:
+  """`semantic-jpeg compress`: one semantic JPEG per input image."""
+  paths = image_io.list_images(inputs)
+  if not paths:
+    raise UsageError("no input images")
+  options, boxes = _encoder_options(), _roi_boxes()
+  outputs = dict(zip(paths, _output_paths(paths)))
+  model = None if FLAGS.map else _load_model()
+  records = []
+
+  def saliency_map(image: image_io.DecodedImage) -> np.ndarray:
+    if FLAGS.map:
+      pixel_map = roi.fit_map(image_io.read_gray(FLAGS.map, FLAGS.max_pixels), image.height,
+                              image.width)
+    else:
+      pixel_map = saliency.compute_map(model, image.rgb, _saliency_options()).pixel_map
+    if FLAGS.roi_mask:
+      pixel_map = roi.merge_mask(pixel_map, image_io.read_gray(FLAGS.roi_mask, FLAGS.max_pixels))
+    return roi.merge_boxes(pixel_map, boxes)
+
+  def process(path: pathlib.Path) -> None:
+    output = outputs[path]
+    _check_not_input(path, output)
+    image = image_io.read_image(path, FLAGS.max_pixels)
+    start = time.perf_counter()
+    pixel_map = saliency_map(image)
+    saliency_ms = 1e3 * (time.perf_counter() - start)
+    pixels = image.rgb[..., 0] if image.grayscale else image.rgb
+    data, report = encoder.compress(pixels, pixel_map, options, exif=image.exif,
+                                    icc_profile=image.icc_profile)
+    image_io.write_atomic(output, data)
+    record = _compress_record(path, output, image, report, saliency_ms)
+    record["outputs"] = _side_outputs(output, image, pixel_map)
+    records.append(record)
+    tqdm.tqdm.write(json.dumps(record) if FLAGS.json else
+                    f"{path} -> {output}: {report.size} bytes ({record['ratio']:.2f}x), "
+                    f"quality {report.quality:.1f}" +
+                    ("" if report.target_met else f" (target {report.target_size} not met)"))
+
+  failures = _for_each_image(paths, process)
+  _print_summary(records, failures)
+  return failures
+
+
+def _print_summary(records: list[dict], failures: int) -> None:
+  bytes_in = sum(r["bytes_in"] for r in records)
+  bytes_out = sum(r["bytes_out"] for r in records)
+  ratio = np.mean([r["ratio"] for r in records]) if records else 0.0
+  print(f"compressed {len(records)} file(s), {failures} failed: {bytes_in} bytes in, "
+        f"{bytes_out} bytes out, mean ratio {ratio:.2f}",
+        file=sys.stderr if FLAGS.json else sys.stdout)
+
+
+COMMANDS = {"compress": run_compress, "saliency": run_saliency}
 
 
 def main(argv: list[str]) -> int:

@@ -53,31 +53,30 @@ class DecodedImage:
 def read_image(path: str | os.PathLike,
                max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
   """Reads and decodes an image file; raises `errors.ImageError` subclasses on bad input."""
+  return decode_image(_read_bytes(path), str(path), max_pixels)
+
+
+def _read_bytes(path: str | os.PathLike) -> bytes:
   path = pathlib.Path(path)
   try:
-    data = path.read_bytes()
+    return path.read_bytes()
   except FileNotFoundError:
     raise errors.ImageError(f"{path}: no such file") from None
   except IsADirectoryError:
     raise errors.ImageError(f"{path}: is a directory") from None
   except OSError as e:
     raise errors.ImageError(f"{path}: cannot read ({e.strerror})") from None
-  return decode_image(data, str(path), max_pixels)
 
 
 def decode_image(data: bytes, name: str = "<bytes>",
                  max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
   """Decodes encoded image bytes (see `read_image`)."""
-  if not data:
-    raise errors.ImageError(f"{name}: empty file")
   image = _open_checked(data, name, max_pixels)
+  _load(image, name)
   try:
-    with warnings.catch_warnings():
-      warnings.simplefilter("ignore")
-      image.load()
-      upright = ImageOps.exif_transpose(image)
-  except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-    raise errors.ImageError(f"{name}: corrupt or truncated {image.format} data ({e})") from None
+    upright = ImageOps.exif_transpose(image)
+  except (OSError, ValueError, SyntaxError, KeyError) as e:
+    raise errors.ImageError(f"{name}: unreadable EXIF orientation ({_first_line(e)})") from None
   return DecodedImage(
       rgb=_to_rgb(upright),
       grayscale=image.mode in _GRAY_MODES,
@@ -86,8 +85,23 @@ def decode_image(data: bytes, name: str = "<bytes>",
       icc_profile=image.info.get("icc_profile") or None)
 
 
+def read_gray(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+  """Reads a one-channel map or mask (8- or 16-bit) as float32 [H, W] in [0, 1].
+
+  Colour files are converted to luma. Raises `errors.ImageError` on bad input.
+  """
+  image = _open_checked(_read_bytes(path), str(path), max_pixels)
+  _load(image, str(path))
+  if image.mode in _WIDE_MODES:
+    scale = 1.0 if image.mode == "F" else 65535.0
+    return np.clip(np.asarray(image, np.float32) / scale, 0.0, 1.0)
+  return np.asarray(image.convert("L"), np.float32) / 255.0
+
+
 def _open_checked(data: bytes, name: str, max_pixels: int) -> Image.Image:
   """Opens the header only, and checks format and size before decoding."""
+  if not data:
+    raise errors.ImageError(f"{name}: empty file")
   try:
     with warnings.catch_warnings():
       warnings.simplefilter("ignore")
@@ -105,6 +119,17 @@ def _open_checked(data: bytes, name: str, max_pixels: int) -> Image.Image:
   if width * height > max_pixels:
     raise _too_large(name, width * height, max_pixels)
   return image
+
+
+def _load(image: Image.Image, name: str) -> None:
+  """Decodes the pixels, turning truncated or corrupt data into an ImageError."""
+  try:
+    with warnings.catch_warnings():
+      warnings.simplefilter("ignore")
+      image.load()
+  except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+    raise errors.ImageError(
+        f"{name}: corrupt or truncated {image.format} data ({_first_line(e)})") from None
 
 
 def _too_large(name: str, pixels: int | None, max_pixels: int) -> errors.ImageTooLargeError:
@@ -144,10 +169,17 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, overwrite: bool = True
   try:
     with os.fdopen(fd, "wb") as f:
       f.write(data)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would.
     os.replace(tmp, path)
   except BaseException:
     pathlib.Path(tmp).unlink(missing_ok=True)
     raise
+
+
+def _umask() -> int:
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
 
 
 def encode_png(array: np.ndarray) -> bytes:

@@ -1,0 +1,114 @@
+"""Quantized coefficients to baseline JFIF bytes, with optional EXIF and ICC.
+
+Entropy coding is libjpeg-turbo's (through jpeglib's `write_dct`) with
+optimized Huffman tables. jpeglib writes to a path only, so each call uses
+its own temporary directory; libjpeg calls run without the GIL.
+"""
+
+import os
+import tempfile
+import threading
+from typing import Sequence
+
+import jpeglib
+import numpy as np
+
+from semantic_jpeg import errors
+
+_LIBJPEG_VERSION = 'turbo210'
+_library_lock = threading.Lock()
+
+_SOI = b'\xff\xd8'
+_APP0 = b'\xff\xe0'
+_APP1 = b'\xff\xe1'
+_APP2 = b'\xff\xe2'
+_EXIF_HEADER = b'Exif\x00\x00'
+_ICC_HEADER = b'ICC_PROFILE\x00'
+_MAX_PAYLOAD = 65533  # A segment length field counts itself (2 bytes).
+ICC_CHUNK = _MAX_PAYLOAD - len(_ICC_HEADER) - 2  # 65519 bytes.
+_MAX_ICC_CHUNKS = 255
+
+
+def write(components: Sequence[np.ndarray], tables: Sequence[np.ndarray],
+          height: int, width: int, *, exif: bytes | None = None,
+          icc_profile: bytes | None = None) -> bytes:
+  """Writes quantized coefficients as one baseline JPEG.
+
+  Args:
+    components: int16 levels per component, (rows, cols, 8, 8) natural
+      order: Y alone (grayscale) or Y, Cb, Cr; the chroma shape sets the
+      subsampling. Block counts must be those of `colour.block_grid`.
+    tables: quantization tables (8, 8), 1..255: luma, then chroma if any.
+    height: image height in pixels.
+    width: image width in pixels.
+    exif: optional EXIF data (TIFF bytes, with or without "Exif\\0\\0").
+    icc_profile: optional ICC profile.
+
+  Returns:
+    The JPEG file's bytes.
+  """
+  segments = exif_segments(exif) + icc_segments(icc_profile)
+  return insert_segments(encode(components, tables, height, width), segments)
+
+
+def encode(components: Sequence[np.ndarray], tables: Sequence[np.ndarray],
+           height: int, width: int) -> bytes:
+  """Entropy-codes the coefficients with libjpeg-turbo (see `write`)."""
+  _use_libjpeg_turbo()
+  arrays = [np.ascontiguousarray(c, dtype=np.int16) for c in components]
+  qt = np.stack(tables).astype(np.uint16)
+  jpeg = jpeglib.from_dct(*arrays, qt=qt)
+  jpeg.height, jpeg.width = height, width
+  with tempfile.TemporaryDirectory(prefix='semantic_jpeg_') as directory:
+    path = os.path.join(directory, 'out.jpg')
+    jpeg.write_dct(path, flags=['+OPTIMIZE_CODING'])
+    with open(path, 'rb') as f:
+      return f.read()
+
+
+def _use_libjpeg_turbo() -> None:
+  """Selects libjpeg-turbo in jpeglib (a process-global setting)."""
+  with _library_lock:
+    if jpeglib.version.get() != _LIBJPEG_VERSION:
+      jpeglib.version.set(_LIBJPEG_VERSION)
+
+
+def exif_segments(exif: bytes | None) -> list[bytes]:
+  """Returns the APP1 segment carrying `exif` ([] for None)."""
+  if exif is None:
+    return []
+  payload = exif if exif.startswith(_EXIF_HEADER) else _EXIF_HEADER + exif
+  if len(payload) > _MAX_PAYLOAD:
+    raise errors.EncodeError(
+        f'EXIF data of {len(payload)} bytes exceeds one APP1 segment '
+        f'({_MAX_PAYLOAD} bytes)')
+  return [_segment(_APP1, payload)]
+
+
+def icc_segments(icc_profile: bytes | None) -> list[bytes]:
+  """Splits an ICC profile into numbered APP2 ICC_PROFILE segments."""
+  if not icc_profile:
+    return []
+  chunks = [icc_profile[i:i + ICC_CHUNK]
+            for i in range(0, len(icc_profile), ICC_CHUNK)]
+  if len(chunks) > _MAX_ICC_CHUNKS:
+    raise errors.EncodeError(
+        f'ICC profile of {len(icc_profile)} bytes needs more than '
+        f'{_MAX_ICC_CHUNKS} APP2 segments')
+  return [_segment(_APP2, _ICC_HEADER + bytes([i + 1, len(chunks)]) + chunk)
+          for i, chunk in enumerate(chunks)]
+
+
+def insert_segments(jpeg: bytes, segments: Sequence[bytes]) -> bytes:
+  """Inserts marker segments right after SOI and the JFIF APP0 segment."""
+  if not jpeg.startswith(_SOI):
+    raise errors.EncodeError('not a JPEG stream: SOI marker missing')
+  position = len(_SOI)
+  if jpeg[position:position + 2] == _APP0:
+    position += 2 + int.from_bytes(jpeg[position + 2:position + 4], 'big')
+  return jpeg[:position] + b''.join(segments) + jpeg[position:]
+
+
+def _segment(marker: bytes, payload: bytes) -> bytes:
+  """Returns a marker segment: marker, big-endian length, payload."""
+  return marker + (len(payload) + 2).to_bytes(2, 'big') + payload

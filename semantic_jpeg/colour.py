@@ -1,0 +1,102 @@
+"""Colour conversion and chroma subsampling, bit-exact with libjpeg.
+
+An RGB image becomes JFIF YCbCr (full range) with libjpeg's fixed-point
+arithmetic, and chroma is box-filtered with libjpeg's alternating rounding
+bias. Planes are padded to whole blocks (whole MCUs for 4:2:0) by edge
+replication, as libjpeg does before its DCT.
+"""
+
+import math
+
+import numpy as np
+
+SUBSAMPLINGS = ('420', '444', 'gray')
+
+# libjpeg's jccolor.c constants: FIX(x) = round(x * 2**16), with offsets.
+_SCALE = 1.0 / 65536.0
+_RGB_TO_YCC = np.array(
+    [[19595, 38470, 7471],
+     [-11059, -21709, 32768],
+     [32768, -27439, -5329]], dtype=np.float32)
+_YCC_OFFSET = np.array(
+    [32768, (128 << 16) + 32767, (128 << 16) + 32767], dtype=np.float32)
+
+
+def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
+  """Converts (H, W, 3) uint8 RGB to integer-valued float32 YCbCr planes.
+
+  Returns a (3, H, W) array. Every product and partial sum is an integer
+  below 2**24, so float32 arithmetic reproduces libjpeg's integers exactly.
+  """
+  pixels = rgb.reshape(-1, 3).astype(np.float32)
+  ycc = pixels @ _RGB_TO_YCC.T + _YCC_OFFSET
+  ycc = np.floor(ycc * _SCALE)
+  return ycc.T.reshape(3, *rgb.shape[:2])
+
+
+def pad_plane(plane: np.ndarray, multiple: int) -> np.ndarray:
+  """Pads a 2-D plane to a multiple of `multiple` by edge replication."""
+  height, width = plane.shape
+  pad_h = -height % multiple
+  pad_w = -width % multiple
+  if not pad_h and not pad_w:
+    return plane
+  return np.pad(plane, ((0, pad_h), (0, pad_w)), mode='edge')
+
+
+def downsample_h2v2(plane: np.ndarray) -> np.ndarray:
+  """Halves a plane with even dimensions like libjpeg's h2v2_downsample.
+
+  Each output sample is (sum of its 2x2 inputs + bias) >> 2, where the
+  bias alternates 1, 2, 1, 2, ... along a row.
+  """
+  height, width = plane.shape
+  sums = plane.reshape(height // 2, 2, width // 2, 2).sum(axis=(1, 3))
+  bias = np.tile(np.array([1.0, 2.0], np.float32), width // 4 + 1)
+  return np.floor((sums + bias[:width // 2]) / 4.0)
+
+
+def mcu_size(subsampling: str) -> int:
+  """Returns the luma MCU side in pixels for a subsampling mode."""
+  return 16 if subsampling == '420' else 8
+
+
+def block_grid(height: int, width: int,
+               subsampling: str) -> list[tuple[int, int]]:
+  """Returns (rows, cols) of 8x8 blocks per component, as libjpeg counts."""
+  luma = (math.ceil(height / 8), math.ceil(width / 8))
+  if subsampling == 'gray':
+    return [luma]
+  if subsampling == '420':
+    chroma = (math.ceil(height / 16), math.ceil(width / 16))
+  else:
+    chroma = luma
+  return [luma, chroma, chroma]
+
+
+def to_planes(image: np.ndarray, subsampling: str) -> list[np.ndarray]:
+  """Splits an image into float32 component planes padded to whole blocks.
+
+  Args:
+    image: (H, W, 3) RGB or (H, W) grayscale, uint8. A 2-D image always
+      gives a single plane.
+    subsampling: one of SUBSAMPLINGS.
+
+  Returns:
+    The component planes (Y or Y, Cb, Cr), each padded to the blocks of
+    `block_grid`, with sample values 0..255.
+  """
+  if image.ndim == 2:
+    return [pad_plane(image.astype(np.float32), 8)]
+  mcu = mcu_size(subsampling)
+  height, width = image.shape[:2]
+  rgb = np.pad(image, ((0, -height % mcu), (0, -width % mcu), (0, 0)),
+               mode='edge')
+  y, cb, cr = rgb_to_ycbcr(rgb)
+  grid = block_grid(height, width, subsampling)
+  luma = y[:grid[0][0] * 8, :grid[0][1] * 8]
+  if subsampling == 'gray':
+    return [luma]
+  if subsampling == '420':
+    cb, cr = downsample_h2v2(cb), downsample_h2v2(cr)
+  return [luma, cb, cr]

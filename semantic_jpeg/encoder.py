@@ -1,0 +1,288 @@
+"""The encoder facade: image + saliency map + options -> JPEG bytes + report.
+
+Mode 'dct' (default) writes one baseline JPEG whose quantization tables
+are the IJG tables at the plan's highest block quality; every block keeps
+only the coefficients its own quality would keep (a per-block dead zone).
+Mode 'composite' reproduces the paper's stitch-and-re-encode method.
+"""
+
+import dataclasses
+import time
+from typing import Mapping
+
+import numpy as np
+
+from semantic_jpeg import bitstream
+from semantic_jpeg import colour
+from semantic_jpeg import composite
+from semantic_jpeg import dct
+from semantic_jpeg import errors
+from semantic_jpeg import plan
+from semantic_jpeg import quantize
+from semantic_jpeg import ratecontrol
+
+MODES = ('dct', 'composite')
+DEFAULT_QUALITY = 75.0
+MAX_SIDE = 65500  # Largest JPEG dimension libjpeg accepts.
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderOptions:
+  """How to encode.
+
+  Attributes:
+    mode: 'dct' (per-block dead zone, one JPEG) or 'composite' (the paper).
+    policy: name of a policy in `plan.POLICIES`.
+    policy_params: keyword parameters of that policy.
+    subsampling: '420', '444' or 'gray' (a 2-D image is always gray).
+    quality: rate knob in 1..100 (fractional in mode 'dct'): the policy's
+      base quality, or the final re-encode quality in mode 'composite'.
+    target_size: file size limit in bytes; the knob is searched.
+    match_jpeg_quality: target the size of OpenCV's JPEG at this quality.
+    tolerance: a target counts as met within [1 - tolerance, 1] x target.
+
+  At most one of quality, target_size and match_jpeg_quality may be set;
+  with none, quality is DEFAULT_QUALITY.
+  """
+  mode: str = 'dct'
+  policy: str = 'continuous'
+  policy_params: Mapping[str, float] = dataclasses.field(default_factory=dict)
+  subsampling: str = '420'
+  quality: float | None = None
+  target_size: int | None = None
+  match_jpeg_quality: int | None = None
+  tolerance: float = ratecontrol.DEFAULT_TOLERANCE
+
+  def __post_init__(self):
+    _check_choice('mode', self.mode, MODES)
+    _check_choice('subsampling', self.subsampling, colour.SUBSAMPLINGS)
+    plan.check_policy(self.policy, self.policy_params)
+    rates = [r for r in (self.quality, self.target_size,
+                         self.match_jpeg_quality) if r is not None]
+    if len(rates) > 1:
+      raise errors.EncodeError(
+          'set at most one of quality, target_size, match_jpeg_quality')
+    if self.quality is not None and not 1 <= self.quality <= 100:
+      raise errors.EncodeError(f'quality {self.quality} is outside 1..100')
+    if self.match_jpeg_quality is not None and (
+        self.match_jpeg_quality != int(self.match_jpeg_quality)
+        or not 1 <= self.match_jpeg_quality <= 100):
+      raise errors.EncodeError(
+          f'match_jpeg_quality {self.match_jpeg_quality} is not an integer '
+          'in 1..100')
+    if self.target_size is not None and self.target_size <= 0:
+      raise errors.EncodeError(f'target_size {self.target_size} is not > 0')
+    if not 0 < self.tolerance < 1:
+      raise errors.EncodeError(f'tolerance {self.tolerance} is outside (0, 1)')
+
+
+@dataclasses.dataclass(frozen=True)
+class EncodeReport:
+  """What `compress` did.
+
+  Attributes:
+    size: bytes written.
+    target_size: the size target in bytes, or None for a fixed quality.
+    quality: the knob used (see EncoderOptions.quality).
+    quality_shares: share of luma blocks per quality, rounded to a multiple of 5.
+    steps: number of encodes (rate-control steps; 1 for a fixed quality).
+    timings_ms: milliseconds per stage, and 'total'.
+    target_met: size in [1 - tolerance, 1] x target (True with no target).
+  """
+  size: int
+  target_size: int | None
+  quality: float
+  quality_shares: dict[int, float]
+  steps: int
+  timings_ms: dict[str, float]
+  target_met: bool
+
+
+class _Clock:
+  """Accumulates wall time per stage in milliseconds."""
+
+  def __init__(self):
+    self._start = self._last = time.perf_counter()
+    self._laps: dict[str, float] = {}
+
+  def lap(self, stage: str) -> None:
+    now = time.perf_counter()
+    self._laps[stage] = self._laps.get(stage, 0.0) + 1e3 * (now - self._last)
+    self._last = now
+
+  def timings(self) -> dict[str, float]:
+    return {**self._laps, 'total': 1e3 * (self._last - self._start)}
+
+
+def compress(image: np.ndarray, saliency_map: np.ndarray,
+             options: EncoderOptions | None = None, *,
+             exif: bytes | None = None,
+             icc_profile: bytes | None = None) -> tuple[bytes, EncodeReport]:
+  """Compresses an image into one baseline JPEG guided by a saliency map.
+
+  Args:
+    image: (H, W, 3) RGB or (H, W) grayscale, uint8.
+    saliency_map: floats in [0, 1], either per 8x8 block with shape
+      (ceil(H/8), ceil(W/8)) or per pixel with shape (H, W).
+    options: encoder options (default: EncoderOptions()).
+    exif: optional EXIF block for an APP1 segment.
+    icc_profile: optional ICC profile for APP2 segments.
+
+  Returns:
+    The JPEG bytes (size targets count the metadata too) and a report.
+    Same inputs give the same bytes.
+
+  Raises:
+    EncodeError: invalid inputs, or an unreachable size target.
+  """
+  _check_image(image)
+  _check_map(saliency_map)
+  options = options or EncoderOptions()
+  clock = _Clock()
+  saliency = plan.block_saliency(saliency_map, *image.shape[:2])
+  clock.lap('plan')
+  segments = bitstream.exif_segments(exif) + bitstream.icc_segments(
+      icc_profile)
+  target = _target_size(image, options)
+  clock.lap('reference')
+  encoder = _DCTEncoder if options.mode == 'dct' else _CompositeEncoder
+  encode = encoder(image, saliency, options, segments, clock)
+  if target is None:
+    quality = DEFAULT_QUALITY if options.quality is None else options.quality
+    result = ratecontrol.SearchResult(quality, encode(quality), 1, True)
+  else:
+    result = ratecontrol.search(
+        encode, target, guess=encode.guess(options.match_jpeg_quality),
+        tolerance=options.tolerance, integer=options.mode == 'composite',
+        bounds=encode.KNOB_RANGE)
+  clock.lap('search')
+  report = EncodeReport(
+      size=len(result.data), target_size=target, quality=result.quality,
+      quality_shares=_shares(encode.block_qualities(result.quality)),
+      steps=result.steps, timings_ms=clock.timings(), target_met=result.met)
+  return result.data, report
+
+
+class _DCTEncoder:
+  """Mode 'dct': transforms once, then quantizes and writes per knob."""
+
+  # Size searches may move the knob past 1..100: block qualities are clamped
+  # to 1..100 per block, so at the ends every policy reaches all-1 or all-100.
+  KNOB_RANGE = (1.0 - 100.0, 100.0 + plan.PAPER_QUALITY)
+
+  def __init__(self, image: np.ndarray, saliency: np.ndarray,
+               options: EncoderOptions, segments: list[bytes],
+               clock: _Clock):
+    self._subsampling = 'gray' if image.ndim == 2 else options.subsampling
+    self._size = image.shape[:2]
+    self._saliency = saliency
+    self._options = options
+    self._segments = segments
+    self._clock = clock
+    planes = colour.to_planes(image, self._subsampling)
+    clock.lap('colour')
+    self._coefficients = [dct.forward(p) for p in planes]
+    clock.lap('dct')
+
+  def block_qualities(self, quality: float) -> np.ndarray:
+    """Luma block qualities at the knob."""
+    return plan.block_qualities(self._options.policy, self._saliency, quality,
+                                self._options.policy_params)
+
+  def guess(self, reference: int | None) -> float:
+    """Knob whose mean block quality equals the reference quality."""
+    reference = float(reference or plan.PAPER_QUALITY)
+    return 2.0 * reference - self.block_qualities(reference).mean()
+
+  def __call__(self, quality: float) -> bytes:
+    self._clock.lap('search')
+    luma = self.block_qualities(quality)
+    components, tables = [], []
+    for index, coefficients in enumerate(self._coefficients):
+      qualities = luma if index == 0 else plan.chroma_qualities(
+          luma, self._subsampling)
+      basic = quantize.LUMA_TABLE if index == 0 else quantize.CHROMA_TABLE
+      base = quantize.scaled_table(basic, qualities.max())
+      components.append(quantize.deadzone_quantize(
+          coefficients, base, quantize.scaled_table(basic, qualities)))
+      tables += [base] if index < 2 else []
+    self._clock.lap('quantize')
+    data = bitstream.insert_segments(
+        bitstream.encode(components, tables, *self._size), self._segments)
+    self._clock.lap('write')
+    return data
+
+
+class _CompositeEncoder:
+  """Mode 'composite': stitches once, then re-encodes per knob."""
+
+  KNOB_RANGE = (1.0, 100.0)  # OpenCV's quality.
+
+  def __init__(self, image: np.ndarray, saliency: np.ndarray,
+               options: EncoderOptions, segments: list[bytes],
+               clock: _Clock):
+    self._subsampling = 'gray' if image.ndim == 2 else options.subsampling
+    qualities = plan.block_qualities(options.policy, saliency,
+                                     plan.PAPER_QUALITY, options.policy_params)
+    self._levels = composite.LEVELS[composite.level_indices(qualities)]
+    self._stitched = composite.stitch(image, qualities, self._subsampling)
+    self._segments = segments
+    self._clock = clock
+    clock.lap('stitch')
+
+  def block_qualities(self, quality: float) -> np.ndarray:
+    """Levels the blocks were taken from (independent of the knob)."""
+    del quality
+    return self._levels.astype(np.float64)
+
+  def guess(self, reference: int | None) -> float:
+    return float(reference or plan.PAPER_QUALITY)
+
+  def __call__(self, quality: float) -> bytes:
+    self._clock.lap('search')
+    data = composite.encode(self._stitched, quality, self._subsampling)
+    self._clock.lap('write')
+    return bitstream.insert_segments(data, self._segments)
+
+
+def _target_size(image: np.ndarray, options: EncoderOptions) -> int | None:
+  """The size target in bytes, or None for a fixed quality."""
+  if options.match_jpeg_quality is None:
+    return options.target_size
+  return ratecontrol.opencv_jpeg_size(image, int(options.match_jpeg_quality))
+
+
+def _shares(qualities: np.ndarray) -> dict[int, float]:
+  """Share of blocks per quality, rounded to a multiple of 5."""
+  levels, counts = np.unique(5 * np.rint(qualities / 5).astype(int),
+                             return_counts=True)
+  return {int(l): c / qualities.size for l, c in zip(levels, counts)}
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+  if value not in choices:
+    raise errors.EncodeError(
+        f'{name} {value!r} is not one of {", ".join(choices)}')
+
+
+def _check_image(image: np.ndarray) -> None:
+  """Raises EncodeError unless image is (H, W) or (H, W, 3) uint8."""
+  if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+    raise errors.EncodeError('image must be a uint8 numpy array')
+  if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+    raise errors.EncodeError(
+        f'image shape {image.shape} is neither (H, W) nor (H, W, 3)')
+  if not 1 <= min(image.shape[:2]) or max(image.shape[:2]) > MAX_SIDE:
+    raise errors.EncodeError(
+        f'image sides {image.shape[:2]} must be within 1..{MAX_SIDE}')
+
+
+def _check_map(saliency_map: np.ndarray) -> None:
+  """Raises EncodeError unless the map is finite floats in [0, 1]."""
+  if not isinstance(saliency_map, np.ndarray) or not np.issubdtype(
+      saliency_map.dtype, np.floating):
+    raise errors.EncodeError('saliency map must be a float numpy array')
+  if saliency_map.size == 0 or not np.isfinite(saliency_map).all():
+    raise errors.EncodeError('saliency map is empty or has NaN/inf values')
+  if saliency_map.min() < 0 or saliency_map.max() > 1:
+    raise errors.EncodeError('saliency map values must lie in [0, 1]')

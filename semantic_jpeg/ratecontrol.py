@@ -1,0 +1,156 @@
+"""Size targets: a bracketed search over one quality knob.
+
+File size grows (almost) monotonically with the knob. The search aims at
+the middle of the window [(1 - tolerance) * target, target]: secant steps
+on log(size) until the target is bracketed, then safeguarded regula falsi
+inside the bracket, so a few encodes suffice.
+"""
+
+import dataclasses
+import math
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from semantic_jpeg import errors
+
+MIN_QUALITY = 1.0
+MAX_QUALITY = 100.0
+DEFAULT_TOLERANCE = 0.01
+_SLOPE = 0.03  # Typical d log(size) / d quality near quality 50.
+_MAX_STEPS = 24
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchResult:
+  """Outcome of a size search.
+
+  Attributes:
+    quality: knob value of `data`.
+    data: the encoded file, at most the target size.
+    steps: number of encodes the search ran.
+    met: whether the size lies in [(1 - tolerance) * target, target].
+  """
+  quality: float
+  data: bytes
+  steps: int
+  met: bool
+
+
+def opencv_jpeg_size(image: np.ndarray, quality: int) -> int:
+  """Size in bytes of OpenCV's JPEG at `quality` (libjpeg-turbo, 4:2:0)."""
+  pixels = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+  ok, data = cv2.imencode('.jpg', pixels, [cv2.IMWRITE_JPEG_QUALITY, quality])
+  if not ok:
+    raise errors.EncodeError(f'OpenCV could not encode at quality {quality}')
+  return data.size
+
+
+def search(encode: Callable[[float], bytes], target: int, *, guess: float,
+           tolerance: float = DEFAULT_TOLERANCE, integer: bool = False,
+           bounds: tuple[float, float] = (MIN_QUALITY, MAX_QUALITY)) -> SearchResult:
+  """Finds the knob whose file is at most `target` bytes and closest to it.
+
+  Args:
+    encode: knob to file bytes; deterministic, size non-decreasing in the knob.
+    target: size limit in bytes.
+    guess: first knob to try.
+    tolerance: relative width of the acceptable window below the target.
+    integer: restrict the knob to integers (e.g. for OpenCV's quality).
+    bounds: the knob's range (default: quality 1..100).
+
+  Returns:
+    The largest file found that does not exceed the target; `met` tells
+    whether it lies in the window. When even the highest knob stays below
+    the window, that file is returned with met=False.
+
+  Raises:
+    EncodeError: the file at the lowest knob already exceeds the target.
+  """
+  state = _Bracket(target, tolerance, integer, bounds)
+  quality = state.snap(guess)
+  while True:
+    state.add(quality, encode(quality))
+    if state.done():
+      break
+    quality = state.next_quality()
+  if state.below is None:
+    raise errors.EncodeError(
+        f'target of {target} bytes is below the smallest possible file '
+        f'({len(state.above[1])} bytes)')
+  best_quality, best = state.below
+  return SearchResult(best_quality, best, state.steps, state.met())
+
+
+class _Bracket:
+  """Search state: the closest encodes below and above the target."""
+
+  def __init__(self, target: int, tolerance: float, integer: bool,
+               bounds: tuple[float, float]):
+    self.target = target
+    self.low, self.high = bounds
+    self.floor = (1.0 - tolerance) * target
+    self.aim = (1.0 - tolerance / 2.0) * target
+    self.integer = integer
+    self.below: tuple[float, bytes] | None = None
+    self.above: tuple[float, bytes] | None = None
+    self.last: tuple[float, float] | None = None  # (quality, log size)
+    self.slope = _SLOPE
+    self.steps = 0
+
+  def snap(self, quality: float) -> float:
+    """Clamps to the knob range, rounding when the knob is an integer."""
+    quality = min(max(quality, self.low), self.high)
+    return float(round(quality)) if self.integer else quality
+
+  def add(self, quality: float, data: bytes) -> None:
+    """Records one encode."""
+    self.steps += 1
+    log_size = math.log(len(data))
+    if self.last is not None and quality != self.last[0]:
+      slope = (log_size - self.last[1]) / (quality - self.last[0])
+      if slope > 0:
+        self.slope = slope
+    self.last = (quality, log_size)
+    if len(data) <= self.target:
+      if self.below is None or quality > self.below[0]:
+        self.below = (quality, data)
+    elif self.above is None or quality < self.above[0]:
+      self.above = (quality, data)
+
+  def met(self) -> bool:
+    return self.below is not None and len(self.below[1]) >= self.floor
+
+  def done(self) -> bool:
+    """Whether the window is hit or nothing better can be found."""
+    if self.met() or self.steps >= _MAX_STEPS:
+      return True
+    if self.below is None:
+      return self.above[0] <= self.low
+    if self.above is None:
+      return self.below[0] >= self.high
+    gap = self.above[0] - self.below[0]
+    return gap <= (1.0 if self.integer else 1e-3)
+
+  def next_quality(self) -> float:
+    """Secant step toward the aim, kept strictly inside the bracket."""
+    quality, log_size = self.last
+    step = (math.log(self.aim) - log_size) / self.slope
+    candidate = quality + step
+    if self.below is not None and self.above is not None:
+      low, high = self.below[0], self.above[0]
+      margin = 0.1 * (high - low)
+      candidate = min(max(candidate, low + margin), high - margin)
+      if self.integer:
+        candidate = min(max(round(candidate), low + 1), high - 1)
+      return candidate
+    return self._unbracketed(quality, candidate)
+
+  def _unbracketed(self, quality: float, candidate: float) -> float:
+    """Moves at least one knob unit, toward the missing side."""
+    if self.below is None:
+      candidate = min(candidate, quality - 1.0)
+    else:
+      candidate = max(candidate, quality + 1.0)
+    return self.snap(candidate)

@@ -1,0 +1,191 @@
+"""The encoder end to end: real maps from the model, real decoders, equal-size comparisons."""
+
+import io
+
+import cv2
+import numpy as np
+from PIL import Image
+import pytest
+
+from conftest import read_rgb
+from semantic_jpeg import composite
+from semantic_jpeg import encoder
+from semantic_jpeg import errors
+from semantic_jpeg import plan
+from semantic_jpeg import ratecontrol
+from semantic_jpeg import saliency
+
+NAMES = ("kodim04", "kodim21", "kodim23")
+
+
+@pytest.fixture(scope="module")
+def block_maps(model):
+  return {name: saliency.compute_map(model, read_rgb(f"{name}.png")).block_map
+          for name in NAMES}
+
+
+def psnr(reference: np.ndarray, decoded: np.ndarray, mask: np.ndarray | None = None) -> float:
+  error = (reference.astype(np.float64) - decoded.astype(np.float64)) ** 2
+  return 10.0 * np.log10(255.0 ** 2 / (error[mask] if mask is not None else error).mean())
+
+
+def decode_pillow(data: bytes) -> np.ndarray:
+  return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def salient_pixels(block_map: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+  """Pixels of the blocks in the map's top 25 %."""
+  salient = block_map >= np.percentile(block_map, 75)
+  return np.repeat(np.repeat(salient, 8, 0), 8, 1)[:shape[0], :shape[1]]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_salient_blocks_beat_plain_jpeg_at_equal_size(block_maps, name):
+  image = read_rgb(f"{name}.png")
+  data, report = encoder.compress(image, block_maps[name],
+                                  encoder.EncoderOptions(match_jpeg_quality=50))
+  plain = composite.encode(image, 50, "420")
+  assert 0.99 * len(plain) <= len(data) <= len(plain) and report.target_met
+  ours, theirs = composite.decode(data), composite.decode(plain)
+  mask = salient_pixels(block_maps[name], image.shape[:2])
+  assert psnr(image, ours, mask) >= psnr(image, theirs, mask) + 1.0
+  assert psnr(image, ours) >= psnr(image, theirs) - 0.5
+
+
+def test_uniform_control_isolates_the_huffman_gain(block_maps):
+  """Our path at uniform quality beats OpenCV everywhere (optimized Huffman tables only)."""
+  image = read_rgb("kodim23.png")
+  data, _ = encoder.compress(image, block_maps["kodim23"],
+                             encoder.EncoderOptions(policy="uniform", match_jpeg_quality=50))
+  plain = composite.encode(image, 50, "420")
+  ours, theirs = composite.decode(data), composite.decode(plain)
+  mask = salient_pixels(block_maps["kodim23"], image.shape[:2])
+  assert 0.0 < psnr(image, ours) - psnr(image, theirs) < 0.6
+  assert abs((psnr(image, ours, mask) - psnr(image, theirs, mask)) -
+             (psnr(image, ours) - psnr(image, theirs))) < 0.3  # No region is favoured.
+
+
+def test_composite_mode_reproduces_the_paper(block_maps):
+  """Salient blocks come from higher qualities, and the result is one rate-matched JPEG."""
+  image = read_rgb("kodim23.png")
+  block_map = block_maps["kodim23"]
+  options = encoder.EncoderOptions(mode="composite", policy="two_level_high_coverage",
+                                   match_jpeg_quality=50)
+  data, report = encoder.compress(image, block_map, options)
+  assert set(report.quality_shares) == {80, 100}
+  assert report.size <= len(composite.encode(image, 50, "420"))
+  levels = plan.block_qualities("two_level_high_coverage", block_map, plan.PAPER_QUALITY, {})
+  stitched = composite.stitch(image, levels, "420")
+  top = composite.decode(composite.encode(image, 100, "420"))
+  high = np.repeat(np.repeat(levels == 100, 8, 0), 8, 1)
+  np.testing.assert_array_equal(stitched[high], top[high])
+  # Relative to plain JPEG at (about) the same size, the salient blocks gain on the rest.
+  decoded = composite.decode(data)
+  plain = composite.decode(composite.encode(image, 50, "420"))
+  assert (psnr(image, decoded, high) - psnr(image, plain, high) >
+          psnr(image, decoded, ~high) - psnr(image, plain, ~high) + 0.3)
+
+
+def test_every_policy_encodes_a_valid_jpeg(block_maps):
+  image = read_rgb("kodim21.png")
+  sizes = {}
+  for name in plan.POLICIES:
+    data, report = encoder.compress(image, block_maps["kodim21"],
+                                    encoder.EncoderOptions(policy=name, target_size=30000))
+    assert report.target_met and 29700 <= len(data) <= 30000, name
+    assert composite.decode(data).shape == image.shape
+    sizes[name] = len(data)
+  assert len(sizes) == 8
+
+
+def test_opencv_and_pillow_decode_the_same_pixels(block_maps):
+  image = read_rgb("kodim04.png")
+  data, _ = encoder.compress(image, block_maps["kodim04"], encoder.EncoderOptions(quality=60))
+  np.testing.assert_array_equal(composite.decode(data), decode_pillow(data))
+  assert Image.open(io.BytesIO(data)).info.get("jfif") is not None
+
+
+def test_same_inputs_give_the_same_bytes(block_maps):
+  image = read_rgb("kodim21.png")
+  options = encoder.EncoderOptions(match_jpeg_quality=40)
+  first, _ = encoder.compress(image, block_maps["kodim21"], options)
+  second, _ = encoder.compress(image, block_maps["kodim21"], options)
+  assert first == second
+
+
+@pytest.mark.parametrize("target", [5000, 20000, 60000])
+def test_size_targets_land_in_the_window(block_maps, target):
+  image = read_rgb("kodim23.png")
+  data, report = encoder.compress(image, block_maps["kodim23"],
+                                  encoder.EncoderOptions(target_size=target))
+  assert 0.99 * target <= len(data) <= target and report.target_met
+  assert report.steps <= 8
+
+
+def test_unreachable_targets():
+  image = read_rgb("kodim23.png")[:64, :64]
+  flat = np.zeros((8, 8))
+  with pytest.raises(errors.EncodeError, match="smallest possible"):
+    encoder.compress(image, flat, encoder.EncoderOptions(target_size=100))
+  data, report = encoder.compress(image, flat, encoder.EncoderOptions(target_size=10**7))
+  assert not report.target_met and report.quality_shares == {100: 1.0} and len(data) < 10**7
+
+
+def test_grayscale_444_odd_and_tiny_images():
+  gray = read_rgb("kodim21.png")[:77, :101, 1]
+  data, _ = encoder.compress(np.ascontiguousarray(gray), np.ones((77, 101)))
+  assert Image.open(io.BytesIO(data)).mode == "L"
+  assert psnr(gray, decode_pillow(data)) > 30
+  rgb = np.ascontiguousarray(read_rgb("kodim21.png")[:77, :101])
+  data, _ = encoder.compress(rgb, np.ones((10, 13)), encoder.EncoderOptions(subsampling="444"))
+  assert Image.open(io.BytesIO(data)).layer[1][1:3] == (1, 1)  # Chroma at full resolution.
+  assert psnr(rgb, decode_pillow(data)) > 30
+  for shape in ((1, 1), (2, 3), (9, 17)):
+    tiny = np.ascontiguousarray(rgb[:shape[0], :shape[1]])
+    data, _ = encoder.compress(tiny, np.zeros(shape), encoder.EncoderOptions(target_size=2000))
+    assert decode_pillow(data).shape == (*shape, 3)
+
+
+def test_exif_and_icc_are_carried_into_the_output():
+  image = read_rgb("kodim23.png")[:64, :96]
+  exif = Image.Exif()
+  exif[0x010F] = "semantic_jpeg test camera"
+  icc = bytes(range(256)) * 300  # 76.8 kB: two APP2 segments.
+  data, _ = encoder.compress(np.ascontiguousarray(image), np.ones((8, 12)),
+                             exif=exif.tobytes(), icc_profile=icc)
+  decoded = Image.open(io.BytesIO(data))
+  assert decoded.info["icc_profile"] == icc
+  assert decoded.getexif()[0x010F] == "semantic_jpeg test camera"
+  np.testing.assert_array_equal(composite.decode(data), np.asarray(decoded))
+
+
+@pytest.mark.parametrize("image,saliency_map,match", [
+    (np.zeros((8, 8, 3), np.float32), np.zeros((1, 1)), "uint8"),
+    (np.zeros((8, 8, 4), np.uint8), np.zeros((1, 1)), "neither"),
+    (np.zeros((0, 8, 3), np.uint8), np.zeros((0, 1)), "sides"),
+    (np.zeros((8, 8, 3), np.uint8), np.zeros((2, 2)), "matches neither"),
+    (np.zeros((8, 8, 3), np.uint8), np.full((1, 1), 1.5), r"\[0, 1\]"),
+    (np.zeros((8, 8, 3), np.uint8), np.full((1, 1), np.nan), "NaN"),
+])
+def test_bad_arrays_are_encode_errors(image, saliency_map, match):
+  with pytest.raises(errors.EncodeError, match=match):
+    encoder.compress(image, saliency_map)
+
+
+@pytest.mark.parametrize("options,match", [
+    (dict(quality=0), "outside"), (dict(quality=101), "outside"),
+    (dict(target_size=-5), "not > 0"), (dict(match_jpeg_quality=50.5), "integer"),
+    (dict(quality=50, target_size=1000), "at most one"), (dict(mode="wavelet"), "mode"),
+    (dict(subsampling="422"), "subsampling"), (dict(policy="median"), "unknown policy"),
+])
+def test_bad_options_are_encode_errors(options, match):
+  with pytest.raises(errors.EncodeError, match=match):
+    encoder.EncoderOptions(**options)
+
+
+def test_search_brackets_a_monotone_size_curve():
+  sizes = lambda q: b"x" * int(1000 * np.exp(0.03 * q))  # noqa: E731
+  result = ratecontrol.search(sizes, 10000, guess=50.0)
+  assert result.met and 9900 <= len(result.data) <= 10000 and result.steps <= 6
+  integer = ratecontrol.search(sizes, 10000, guess=50.0, integer=True)
+  assert integer.quality == int(integer.quality) and len(integer.data) <= 10000

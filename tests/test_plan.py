@@ -1,0 +1,88 @@
+"""Quality policies: the block qualities each one gives on a known map."""
+
+import numpy as np
+import pytest
+
+from semantic_jpeg import errors
+from semantic_jpeg import plan
+
+RAMP = (np.arange(100, dtype=np.float64) / 99.0).reshape(10, 10)  # Saliency 0 .. 1.
+
+
+def qualities(name: str, quality: float = plan.PAPER_QUALITY, **params) -> np.ndarray:
+  return plan.block_qualities(name, RAMP, quality, params)
+
+
+def test_continuous_default_is_a_smooth_step_over_the_top_quarter():
+  q = qualities("continuous")
+  assert np.all(np.diff(q.ravel()) >= 0)  # Monotone in saliency.
+  assert q.min() == pytest.approx(50 - 19) and q.max() == pytest.approx(50 + 19)
+  assert np.mean(q > 50) == 0.25  # The top quarter is favoured ...
+  assert np.mean(q >= 68) >= 0.15 and np.mean(q <= 32) >= 0.65  # ... behind a short ramp.
+
+
+def test_continuous_depends_on_rank_not_on_map_contrast():
+  np.testing.assert_array_equal(plan.block_qualities("continuous", RAMP, 50, {}),
+                                plan.block_qualities("continuous", RAMP ** 3 * 0.2, 50, {}))
+
+
+def test_uniform_ignores_the_map():
+  assert np.all(qualities("uniform", 63.5) == 63.5)
+
+
+def test_threshold_model_splits_at_the_mean():
+  q = qualities("threshold")
+  np.testing.assert_array_equal(q, np.where(RAMP > RAMP.mean(), 100, 70))
+
+
+def test_linear_model_steps_ten_per_tenth_of_the_peak():
+  q = qualities("linear").ravel()
+  assert q[0] == 30 and q[50] == 30 + 10 * np.floor(10 * 50 / 99) and q[-1] == 100
+  assert set(np.diff(q)) <= {0.0, 10.0}
+
+
+def test_percentile_model_gives_each_decile_its_own_quality():
+  q = qualities("percentile").ravel()
+  assert q[0] == 20 and q[-1] == 100
+  assert list(np.unique(q)) == [20, 30, 40, 50, 60, 70, 80, 90, 100]
+
+
+def test_discrete_percentile_model_has_four_levels_by_share():
+  q = qualities("discrete_percentile").ravel()
+  shares = {level: np.mean(q == level) for level in (50, 70, 90, 100)}
+  assert shares == pytest.approx({50: 0.2, 70: 0.4, 90: 0.3, 100: 0.1}, abs=0.011)
+
+
+@pytest.mark.parametrize("name,low,high", [("two_level", 30, 90),
+                                           ("two_level_high_coverage", 80, 100)])
+def test_two_level_models_split_at_the_median(name, low, high):
+  q = qualities(name).ravel()
+  np.testing.assert_array_equal(q, np.where(np.arange(100) < 50, low, high))
+
+
+def test_paper_levels_move_with_the_knob_and_are_clamped():
+  q = qualities("two_level", 70.0)
+  assert set(np.unique(q)) == {50.0, 100.0}  # 30 + 20, min(90, 100) + 20 clamped to 100.
+  assert qualities("percentile", 1.0).min() == 1.0
+
+
+def test_unknown_policy_or_parameter_is_an_encode_error():
+  with pytest.raises(errors.EncodeError, match="unknown policy"):
+    plan.block_qualities("median", RAMP, 50, {})
+  with pytest.raises(errors.EncodeError, match="no parameter"):
+    plan.block_qualities("uniform", RAMP, 50, {"span": 10})
+
+
+def test_pixel_maps_are_pooled_to_blocks_edges_included():
+  pixels = np.zeros((12, 20))
+  pixels[8:, 16:] = 1.0  # The bottom-right partial block is fully salient.
+  blocks = plan.block_saliency(pixels, 12, 20)
+  assert blocks.shape == (2, 3) and blocks[1, 2] == 1.0 and blocks[0, 0] == 0.0
+  with pytest.raises(errors.EncodeError, match="matches neither"):
+    plan.block_saliency(pixels, 13, 20)
+
+
+def test_chroma_blocks_take_the_best_of_their_four_luma_blocks():
+  luma = np.array([[10.0, 20.0, 30.0], [40.0, 50.0, 60.0], [70.0, 80.0, 90.0]])
+  np.testing.assert_array_equal(plan.chroma_qualities(luma, "420"), [[50, 60], [80, 90]])
+  np.testing.assert_array_equal(plan.chroma_qualities(luma, "444"), luma)

@@ -1,0 +1,80 @@
+"""Colour conversion, subsampling, block DCT and quantization against libjpeg-turbo itself."""
+
+import jpeglib
+import numpy as np
+import pytest
+
+from conftest import read_rgb
+from semantic_jpeg import colour
+from semantic_jpeg import composite
+from semantic_jpeg import dct
+from semantic_jpeg import quantize
+
+
+def _libjpeg_levels(tmp_path, image: np.ndarray, quality: int, subsampling: str):
+  """Quantized coefficients and tables of OpenCV's (libjpeg-turbo's) JPEG of `image`."""
+  path = tmp_path / "opencv.jpg"
+  path.write_bytes(composite.encode(image, quality, subsampling))
+  jpeg = jpeglib.read_dct(str(path))
+  return [jpeg.Y, jpeg.Cb, jpeg.Cr], jpeg.qt
+
+
+@pytest.mark.parametrize("subsampling", ["420", "444"])
+@pytest.mark.parametrize("shape", [(77, 101), (64, 96), (9, 17)])
+def test_our_levels_match_libjpeg_turbo(tmp_path, subsampling, shape):
+  image = np.ascontiguousarray(read_rgb("kodim23.png")[:shape[0], :shape[1]])
+  theirs, tables = _libjpeg_levels(tmp_path, image, 75, subsampling)
+  np.testing.assert_array_equal(tables[0], quantize.scaled_table(quantize.LUMA_TABLE, 75))
+  np.testing.assert_array_equal(tables[1], quantize.scaled_table(quantize.CHROMA_TABLE, 75))
+  planes = colour.to_planes(image, subsampling)
+  assert [p.shape[0] // 8 for p in planes] == [t.shape[0] for t in theirs]
+  for index, (plane, levels) in enumerate(zip(planes, theirs)):
+    basic = quantize.LUMA_TABLE if index == 0 else quantize.CHROMA_TABLE
+    ours = quantize.quantize(dct.forward(plane), quantize.scaled_table(basic, 75))
+    # libjpeg's integer DCT rounds differently in rare cases, by one level at most.
+    assert np.abs(ours.astype(int) - levels).max() <= 1
+    assert np.mean(ours == levels) > 0.998
+
+
+@pytest.mark.parametrize("quality", [1, 10, 49, 50, 51, 90, 100])
+def test_scaled_tables_match_libjpeg_at_integer_qualities(tmp_path, quality):
+  image = np.ascontiguousarray(read_rgb("kodim21.png")[:16, :16])
+  _, tables = _libjpeg_levels(tmp_path, image, quality, "420")
+  np.testing.assert_array_equal(tables[0], quantize.scaled_table(quantize.LUMA_TABLE, quality))
+
+
+def test_fractional_quality_tables_lie_between_integer_ones():
+  low, mid, high = (quantize.scaled_table(quantize.LUMA_TABLE, q) for q in (60, 60.5, 61))
+  assert (mid <= low).all() and (mid >= high).all() and (mid != low).any()
+
+
+def test_dct_round_trip_is_exact_to_float_precision():
+  plane = read_rgb("kodim04.png")[:64, :64, 1].astype(np.float32)
+  coefficients = dct.forward(plane)
+  assert coefficients.shape == (8, 8, 8, 8)
+  np.testing.assert_allclose(dct.inverse(coefficients), plane, atol=1e-3)
+  np.testing.assert_allclose(coefficients[..., 0, 0],
+                             8 * (plane.reshape(8, 8, 8, 8).mean(axis=(1, 3)) - 128), atol=1e-3)
+
+
+def test_deadzone_keeps_only_what_the_block_table_keeps():
+  coefficients = np.array([[[[40.0, 6.0], [-13.0, 2.0]]]]).repeat(4, 2).repeat(4, 3)
+  base = np.full((8, 8), 4)
+  block_tables = np.full((1, 1, 8, 8), 26)  # Keeps |c| >= 13.
+  levels = quantize.deadzone_quantize(coefficients, base, block_tables)
+  assert levels[0, 0, 0, 0] == 10 and levels[0, 0, 7, 0] == -3  # 40 / 4, -13 / 4 rounded.
+  assert levels[0, 0, 0, 7] == 0 and levels[0, 0, 7, 7] == 0  # 6 and 2 are below 13.
+
+
+def test_levels_are_clipped_to_the_baseline_range():
+  huge = np.full((1, 1, 8, 8), 1e6)
+  levels = quantize.quantize(huge, np.ones((8, 8)))
+  assert levels.dtype == np.int16
+  assert levels[0, 0, 0, 0] == 1023 and levels[0, 0, 0, 1] == 1023
+  assert quantize.quantize(-huge, np.ones((8, 8)))[0, 0, 0, 0] == -1024
+
+
+def test_grayscale_gives_one_plane_and_block_grid_counts_like_libjpeg():
+  assert len(colour.to_planes(np.zeros((9, 17), np.uint8), "420")) == 1
+  assert colour.block_grid(77, 101, "420") == [(10, 13), (5, 7), (5, 7)]
+  assert colour.block_grid(77, 101, "444") == [(10, 13)] * 3
