@@ -1,21 +1,22 @@
 """Quantized coefficients to baseline JFIF bytes, with optional EXIF and ICC.
 
 Entropy coding is libjpeg-turbo's (through jpeglib's `write_dct`) with
-optimized Huffman tables. jpeglib writes to a path only, so each call uses
-its own temporary directory; libjpeg calls run without the GIL.
+optimized Huffman tables.
 """
 
+import contextlib
 import os
+import pathlib
 import tempfile
 import threading
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import jpeglib
 import numpy as np
 
 from semantic_jpeg import errors
 
-_LIBJPEG_VERSION = 'turbo210'
+LIBJPEG_TURBO = 'turbo210'
 _library_lock = threading.Lock()
 
 _SOI = b'\xff\xd8'
@@ -29,10 +30,9 @@ ICC_CHUNK = _MAX_PAYLOAD - len(_ICC_HEADER) - 2  # 65519 bytes.
 _MAX_ICC_CHUNKS = 255
 
 
-def write(components: Sequence[np.ndarray], tables: Sequence[np.ndarray],
-          height: int, width: int, *, exif: bytes | None = None,
-          icc_profile: bytes | None = None) -> bytes:
-  """Writes quantized coefficients as one baseline JPEG.
+def encode(components: Sequence[np.ndarray], tables: Sequence[np.ndarray],
+           height: int, width: int) -> bytes:
+  """Entropy-codes quantized coefficients as one baseline JPEG (no metadata).
 
   Args:
     components: int16 levels per component, (rows, cols, 8, 8) natural
@@ -41,36 +41,30 @@ def write(components: Sequence[np.ndarray], tables: Sequence[np.ndarray],
     tables: quantization tables (8, 8), 1..255: luma, then chroma if any.
     height: image height in pixels.
     width: image width in pixels.
-    exif: optional EXIF data (TIFF bytes, with or without "Exif\\0\\0").
-    icc_profile: optional ICC profile.
 
   Returns:
-    The JPEG file's bytes.
+    The JPEG file's bytes; `insert_segments` adds EXIF and ICC segments.
   """
-  segments = exif_segments(exif) + icc_segments(icc_profile)
-  return insert_segments(encode(components, tables, height, width), segments)
-
-
-def encode(components: Sequence[np.ndarray], tables: Sequence[np.ndarray],
-           height: int, width: int) -> bytes:
-  """Entropy-codes the coefficients with libjpeg-turbo (see `write`)."""
-  _use_libjpeg_turbo()
   arrays = [np.ascontiguousarray(c, dtype=np.int16) for c in components]
-  qt = np.stack(tables).astype(np.uint16)
-  jpeg = jpeglib.from_dct(*arrays, qt=qt)
+  jpeg = jpeglib.from_dct(*arrays, qt=np.stack(tables).astype(np.uint16))
   jpeg.height, jpeg.width = height, width
-  with tempfile.TemporaryDirectory(prefix='semantic_jpeg_') as directory:
-    path = os.path.join(directory, 'out.jpg')
+  with jpeglib_file(LIBJPEG_TURBO) as path:
     jpeg.write_dct(path, flags=['+OPTIMIZE_CODING'])
-    with open(path, 'rb') as f:
-      return f.read()
+    return pathlib.Path(path).read_bytes()
 
 
-def _use_libjpeg_turbo() -> None:
-  """Selects libjpeg-turbo in jpeglib (a process-global setting)."""
-  with _library_lock:
-    if jpeglib.version.get() != _LIBJPEG_VERSION:
-      jpeglib.version.set(_LIBJPEG_VERSION)
+@contextlib.contextmanager
+def jpeglib_file(version: str) -> Iterator[str]:
+  """Selects a jpeglib library version and yields a fresh file path for one call.
+
+  jpeglib's version is process-global and its API writes to paths only: the
+  lock keeps threads from switching the library under each other, and each
+  call gets its own temporary directory.
+  """
+  with _library_lock, tempfile.TemporaryDirectory(prefix='semantic_jpeg_') as directory:
+    if jpeglib.version.get() != version:
+      jpeglib.version.set(version)
+    yield os.path.join(directory, 'out.jpg')
 
 
 def exif_segments(exif: bytes | None) -> list[bytes]:

@@ -1,0 +1,143 @@
+"""Equal-size comparisons of semantic_jpeg with other JPEG encoders, image by image.
+
+For each image and target quality Q, the target size is libjpeg-turbo's (OpenCV's) file at Q, and
+every encoder is rate-matched to at most that size:
+
+- `turbo`: libjpeg-turbo itself, the target.
+- `uniform`: our encoder with the `uniform` policy: the control that has our optimized Huffman
+  tables but ignores the map, so that their gain is not credited to saliency.
+- `composite`: the paper's method (stitch qualities 10..100, re-encode), its default policy.
+- `semantic`: semantic_jpeg's default (`dct` mode, `continuous` policy).
+- `mozjpeg`, `jpegli`: the best JPEG encoders in use (see `baselines`).
+
+Every file is decoded by OpenCV and scored with `metrics.full_reference` against the original,
+with the salient blocks (the map's top quarter) and the map from the model on the original, and
+for semantic consistency the model classifies the decoded image too. Images are evaluated in
+parallel worker processes, each loading the model once.
+"""
+
+import dataclasses
+import multiprocessing
+import os
+import time
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from semantic_jpeg import baselines
+from semantic_jpeg import composite
+from semantic_jpeg import encoder
+from semantic_jpeg import image_io
+from semantic_jpeg import metrics
+from semantic_jpeg import ratecontrol
+from semantic_jpeg import saliency
+
+ENCODERS = ('turbo', 'uniform', 'composite', 'semantic', 'mozjpeg', 'jpegli')
+SALIENT_SHARE = 0.25  # The map's top quarter of blocks counts as salient.
+PAPER_POLICY = 'two_level_high_coverage'  # The paper's default mixing model.
+
+Image = tuple[str, np.ndarray | str]  # (name, RGB pixels or a file path)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+  """What to evaluate.
+
+  qualities: libjpeg-turbo qualities whose sizes are the targets.
+  encoders: names from ENCODERS.
+  slow_metrics: also compute VIFP and MS-SSIM (about 2.5 s per file).
+  """
+  qualities: tuple[int, ...] = (50,)
+  encoders: tuple[str, ...] = ENCODERS
+  slow_metrics: bool = True
+
+
+@dataclasses.dataclass
+class ImageResult:
+  """One image's rows (one per encoder and quality) and the map they were scored with."""
+  name: str
+  rows: list[dict[str, Any]]
+  block_map: np.ndarray
+
+
+def salient_blocks(block_map: np.ndarray, share: float = SALIENT_SHARE) -> np.ndarray:
+  """The blocks in the map's top `share`, as a boolean grid."""
+  return block_map >= np.quantile(block_map, 1.0 - share)
+
+
+def _encode(name: str, rgb: np.ndarray, block_map: np.ndarray, target: int,
+            quality: int) -> tuple[bytes, float, bool]:
+  """(file, knob, target met) of one encoder at the target size."""
+  if name in baselines.ENCODERS:
+    result = baselines.rate_matched(name, rgb, target, guess=quality)
+    return result.data, result.quality, result.met
+  options = {'uniform': dict(policy='uniform'),
+             'composite': dict(mode='composite', policy=PAPER_POLICY),
+             'semantic': {}}[name]
+  data, report = encoder.compress(rgb, block_map,
+                                  encoder.EncoderOptions(target_size=target, **options))
+  return data, report.quality, report.target_met
+
+
+def _semantic_consistency(model: saliency.MSROIModel, original: saliency.SaliencyResult,
+                          decoded: np.ndarray) -> dict[str, float]:
+  """Whether the model still sees the same classes in the decoded image."""
+  classes = saliency.compute_map(model, decoded, saliency.SaliencyOptions(face_weight=0.0))
+  return {'top1_same': float(classes.top_classes[0] == original.top_classes[0]),
+          'top5_overlap': len(set(classes.top_classes) & set(original.top_classes)) / 5.0}
+
+
+def evaluate_image(model: saliency.MSROIModel, image: Image, settings: Settings) -> ImageResult:
+  """All encoders at all target qualities on one image."""
+  name, source = image
+  rgb = image_io.read_image(source).rgb if isinstance(source, str) else source
+  original = saliency.compute_map(model, rgb)
+  salient = salient_blocks(original.block_map)
+  rows = []
+  for quality in settings.qualities:
+    target = ratecontrol.opencv_jpeg_size(rgb, quality)
+    for encoder_name in settings.encoders:
+      start = time.perf_counter()
+      data, knob, met = _encode(encoder_name, rgb, original.block_map, target, quality)
+      encode_ms = 1e3 * (time.perf_counter() - start)
+      decoded = composite.decode(data)
+      rows.append({
+          'image': name, 'encoder': encoder_name, 'quality': quality, 'target_bytes': target,
+          'bytes': len(data), 'bpp': 8.0 * len(data) / (rgb.shape[0] * rgb.shape[1]),
+          'size_ratio': len(data) / target, 'rate_matched': met, 'knob': knob,
+          'encode_ms': encode_ms,
+          **metrics.full_reference(rgb, decoded, salient_blocks=salient,
+                                   block_map=original.block_map, slow=settings.slow_metrics),
+          **_semantic_consistency(model, original, decoded)})
+  return ImageResult(name, rows, original.block_map)
+
+
+_worker_model: saliency.MSROIModel | None = None
+_worker_settings: Settings | None = None
+
+
+def _init_worker(settings: Settings) -> None:
+  """Loads the model once per worker process, with one thread per process."""
+  global _worker_model, _worker_settings
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf.config.threading.set_intra_op_parallelism_threads(1)
+  tf.config.threading.set_inter_op_parallelism_threads(1)
+  _worker_model, _worker_settings = saliency.load_model(), settings
+
+
+def _evaluate_in_worker(image: Image) -> ImageResult:
+  return evaluate_image(_worker_model, image, _worker_settings)
+
+
+def evaluate(images: Iterable[Image], settings: Settings, *,
+             workers: int = 1) -> Iterator[ImageResult]:
+  """Evaluates images, in this process (workers=1) or in worker processes, as they finish."""
+  if workers <= 1:
+    model = saliency.load_model()
+    for image in images:
+      yield evaluate_image(model, image, settings)
+    return
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  context = multiprocessing.get_context('spawn')  # TensorFlow does not survive fork.
+  with context.Pool(workers, initializer=_init_worker, initargs=(settings,)) as pool:
+    yield from pool.imap_unordered(_evaluate_in_worker, images)

@@ -1,0 +1,268 @@
+"""Evaluates semantic_jpeg at equal file size against plain and state-of-the-art JPEG encoders.
+
+  python tools/evaluate.py --images ../shared/datasets/kodak --qualities 50 --output_dir results/kodak
+
+Inputs: a folder of images (--images), a TFDS dataset (--tfds NAME --split SPLIT; it must be
+downloaded already or downloadable), or a local folder in TFDS's ImageFolder layout
+(--image_folder ROOT, with ROOT/SPLIT/LABEL/*.jpg). For each target quality Q every encoder is
+rate-matched to the size of libjpeg-turbo's file at Q (see semantic_jpeg/evaluation.py).
+
+Writes to --output_dir: evaluation.csv (one row per image x encoder x quality), summary.md (means
+in the paper's layout plus the extra metrics, size matching, wins per image),
+rate_distortion.png (bits per pixel against each metric) and crop_NAME.png (the most salient
+region: original, libjpeg-turbo, mozjpeg, semantic_jpeg, and the map).
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import csv
+import pathlib
+import statistics
+import sys
+from typing import Iterable
+
+from absl import app
+from absl import flags
+import cv2
+import matplotlib
+import numpy as np
+import tqdm
+
+matplotlib.use("Agg")
+from matplotlib import pyplot as plt
+
+from semantic_jpeg import baselines
+from semantic_jpeg import composite
+from semantic_jpeg import encoder
+from semantic_jpeg import evaluation
+from semantic_jpeg import image_io
+from semantic_jpeg import metrics
+from semantic_jpeg import visualize
+
+_IMAGES = flags.DEFINE_string("images", None, "Folder of images.")
+_TFDS = flags.DEFINE_string("tfds", None, "TFDS dataset name, e.g. 'imagenette'.")
+_IMAGE_FOLDER = flags.DEFINE_string("image_folder", None,
+                                    "Local data in TFDS ImageFolder layout: ROOT/SPLIT/LABEL/*.")
+_SPLIT = flags.DEFINE_string("split", "test", "TFDS split (with --tfds or --image_folder).")
+_TFDS_DATA_DIR = flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir.")
+_LIMIT = flags.DEFINE_integer("limit", None, "Evaluate at most this many images.", lower_bound=1)
+_QUALITIES = flags.DEFINE_list("qualities", ["30", "50", "70"],
+                               "libjpeg-turbo qualities whose file sizes are the targets.")
+_ENCODERS = flags.DEFINE_list("encoders", list(evaluation.ENCODERS), "Encoders to compare.")
+_WORKERS = flags.DEFINE_integer("workers", os.cpu_count() or 1, "Worker processes.",
+                                lower_bound=1)
+_SLOW_METRICS = flags.DEFINE_bool("slow_metrics", True, "Also compute VIFP and MS-SSIM.")
+_CROPS = flags.DEFINE_integer("crops", 3, "Side-by-side crop figures to draw.", lower_bound=0)
+_OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder for the results.", required=True)
+
+# Metrics of the summary and the figure, in the paper's order, then ours.
+_REPORTED = metrics.PAPER_METRICS + ("ssimulacra2", "salient_psnr", "salient_psnr_hvsm",
+                                     "map_weighted_psnr", "top1_same", "top5_overlap")
+_CROP_ENCODERS = ("turbo", "mozjpeg", "semantic")
+_LABELS = {"turbo": "libjpeg-turbo", "uniform": "ours, uniform (control)",
+           "composite": "paper (composite)", "semantic": "semantic_jpeg",
+           "mozjpeg": "mozjpeg", "jpegli": "jpegli"}
+
+
+def _settings() -> evaluation.Settings:
+  try:
+    qualities = tuple(int(q) for q in _QUALITIES.value)
+  except ValueError:
+    raise app.UsageError(f"--qualities must be integers, got {_QUALITIES.value}") from None
+  if not all(1 <= q <= 100 for q in qualities):
+    raise app.UsageError("--qualities must lie in 1..100")
+  unknown = set(_ENCODERS.value) - set(evaluation.ENCODERS)
+  if unknown or "turbo" not in _ENCODERS.value:
+    raise app.UsageError(f"--encoders must include turbo and come from {evaluation.ENCODERS}")
+  return evaluation.Settings(qualities, tuple(_ENCODERS.value), _SLOW_METRICS.value)
+
+
+def _dataset() -> tuple[str, list[evaluation.Image]]:
+  """(dataset name, images) from the input flags."""
+  chosen = [f for f in (_IMAGES, _TFDS, _IMAGE_FOLDER) if f.value]
+  if len(chosen) != 1:
+    raise app.UsageError("set exactly one of --images, --tfds, --image_folder")
+  if _IMAGES.value:
+    paths = image_io.list_images([_IMAGES.value])[:_LIMIT.value]
+    if not paths:
+      raise app.UsageError(f"no images in {_IMAGES.value}")
+    return pathlib.Path(_IMAGES.value).resolve().name, [(p.stem, str(p)) for p in paths]
+  import tensorflow_datasets as tfds
+  if _TFDS.value:
+    dataset = tfds.load(_TFDS.value, split=_SPLIT.value, data_dir=_TFDS_DATA_DIR.value)
+    name = _TFDS.value
+  else:
+    builder = tfds.folder_dataset.ImageFolder(_IMAGE_FOLDER.value)
+    dataset = builder.as_dataset(split=_SPLIT.value)
+    name = pathlib.Path(_IMAGE_FOLDER.value).resolve().name
+  return name, list(_tfds_images(tfds.as_numpy(dataset.take(_LIMIT.value or -1))))
+
+
+def _tfds_images(examples: Iterable[dict]) -> Iterable[evaluation.Image]:
+  for index, example in enumerate(examples):
+    image = example["image"]
+    rgb = np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
+    filename = example.get("image/filename", b"")
+    stem = pathlib.Path(filename.decode()).stem if filename else f"{index:05d}"
+    yield f"{index:05d}_{stem}" if filename else stem, np.ascontiguousarray(rgb, np.uint8)
+
+
+def _write_csv(path: pathlib.Path, rows: list[dict]) -> None:
+  tmp = path.with_suffix(".csv.tmp")
+  with open(tmp, "w", newline="") as f:
+    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+  os.replace(tmp, path)
+
+
+def _mean(rows: list[dict], encoder_name: str, quality: int, key: str) -> float:
+  values = [r[key] for r in rows if r["encoder"] == encoder_name and r["quality"] == quality]
+  finite = [v for v in values if np.isfinite(v)]
+  return statistics.fmean(finite) if finite else float("nan")
+
+
+def _summary(dataset: str, rows: list[dict], settings: evaluation.Settings) -> str:
+  """The Markdown summary: mean metrics per encoder and quality, size matching, wins."""
+  names = settings.encoders
+  images = sorted({r["image"] for r in rows})
+  lines = [f"# {dataset}: semantic_jpeg against JPEG encoders at equal file size", "",
+           f"Command: `python {' '.join(sys.argv)}`", "",
+           f"{len(images)} images. Targets: the size of libjpeg-turbo's file at each quality; every "
+           "encoder gives its largest file not above the target. Salient metrics are over the "
+           f"map's top {evaluation.SALIENT_SHARE:.0%} of 8x8 blocks (the map of the model on the "
+           "original). Means over images; higher is better for every metric.", ""]
+  for quality in settings.qualities:
+    lines += [f"## Target: libjpeg-turbo quality {quality}", "",
+              "| metric | " + " | ".join(_LABELS[n] for n in names) +
+              " | semantic − turbo |", "|---|" + "---|" * (len(names) + 1)]
+    for key in ("bpp", "size_ratio") + tuple(k for k in _REPORTED if k in rows[0]):
+      means = [_mean(rows, n, quality, key) for n in names]
+      delta = _mean(rows, "semantic", quality, key) - means[0] if "semantic" in names else 0
+      lines.append(f"| {key} | " + " | ".join(f"{m:.4f}" for m in means) + f" | {delta:+.4f} |")
+    lines += ["", _size_matching(rows, names, quality), ""]
+    if "semantic" in names:
+      lines += _wins(rows, names, quality, len(images))
+  return "\n".join(lines) + "\n"
+
+
+def _size_matching(rows: list[dict], names: tuple[str, ...], quality: int) -> str:
+  parts = []
+  for name in names:
+    subset = [r for r in rows if r["encoder"] == name and r["quality"] == quality]
+    ratios = [r["size_ratio"] for r in subset]
+    matched = sum(bool(r["rate_matched"]) for r in subset)
+    parts.append(f"{_LABELS[name]} {matched}/{len(subset)} within [0.99, 1] "
+                 f"(size/target {min(ratios):.3f}–{max(ratios):.3f})")
+  return "Size matching: " + "; ".join(parts) + "."
+
+
+def _wins(rows: list[dict], names: tuple[str, ...], quality: int, count: int) -> list[str]:
+  """How many images semantic_jpeg beats each other encoder on, per key metric."""
+  keys = [k for k in ("salient_psnr_hvsm", "salient_psnr", "psnr_hvsm", "ssimulacra2", "psnr")
+          if k in rows[0]]
+  by = {(r["image"], r["encoder"]): r for r in rows if r["quality"] == quality}
+  images = sorted({r["image"] for r in rows})
+  lines = ["Images (of %d) where semantic_jpeg scores higher:" % count, "",
+           "| against | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+  for other in (n for n in names if n != "semantic"):
+    wins = [sum(by[i, "semantic"][k] > by[i, other][k] for i in images) for k in keys]
+    lines.append(f"| {_LABELS[other]} | " + " | ".join(str(w) for w in wins) + " |")
+  return lines + [""]
+
+
+def _plot_rate_distortion(path: pathlib.Path, rows: list[dict],
+                          settings: evaluation.Settings) -> None:
+  keys = [k for k in _REPORTED if k in rows[0] and not k.startswith("top")]
+  columns = 3
+  fig, axes = plt.subplots(-(-len(keys) // columns), columns,
+                           figsize=(4.2 * columns, 3.2 * -(-len(keys) // columns)))
+  for axis, key in zip(axes.ravel(), keys):
+    for name in settings.encoders:
+      bpp = [_mean(rows, name, q, "bpp") for q in settings.qualities]
+      axis.plot(bpp, [_mean(rows, name, q, key) for q in settings.qualities], "o-",
+                label=_LABELS[name])
+    axis.set_xlabel("bits per pixel")
+    axis.set_title(key)
+    axis.grid(alpha=0.3)
+  for axis in axes.ravel()[len(keys):]:
+    axis.set_visible(False)
+  axes.ravel()[0].legend(fontsize=7)
+  fig.tight_layout()
+  fig.savefig(path, dpi=90)
+  plt.close(fig)
+
+
+def _most_salient_window(block_map: np.ndarray, side_blocks: int) -> tuple[int, int]:
+  """Top-left block (row, col) of the side x side window with the highest mean map value."""
+  side = min(side_blocks, *block_map.shape)
+  means = cv2.boxFilter(block_map.astype(np.float32), -1, (side, side), normalize=True,
+                        anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+  means = means[:block_map.shape[0] - side + 1, :block_map.shape[1] - side + 1]
+  row, col = np.unravel_index(np.argmax(means), means.shape)
+  return int(row), int(col)
+
+
+def _plot_crop(path: pathlib.Path, image: evaluation.Image, result: evaluation.ImageResult,
+               quality: int) -> None:
+  """Original, three encoders and the map over the most salient region, at the same size."""
+  name, source = image
+  rgb = image_io.read_image(source).rgb if isinstance(source, str) else source
+  target = next(r["target_bytes"] for r in result.rows if r["quality"] == quality)
+  side = max(8, min(rgb.shape[:2]) // 3 // 8 * 8)
+  row, col = _most_salient_window(result.block_map, side // 8)
+  window = (slice(8 * row, 8 * row + side), slice(8 * col, 8 * col + side))
+  panels = [("original", rgb)]
+  for encoder_name in _CROP_ENCODERS:
+    if encoder_name == "semantic":
+      data, _ = encoder.compress(rgb, result.block_map, encoder.EncoderOptions(target_size=target))
+    else:
+      data = baselines.rate_matched(encoder_name, rgb, target, guess=quality).data
+    decoded = composite.decode(data)
+    panels.append((f"{_LABELS[encoder_name]}\n{len(data)} B, PSNR here "
+                   f"{metrics.psnr(rgb[window], decoded[window]):.2f} dB", decoded))
+  pixel_map = cv2.resize(result.block_map.astype(np.float32), (rgb.shape[1], rgb.shape[0]),
+                         interpolation=cv2.INTER_NEAREST)
+  panels.append(("MS-ROI map", visualize.overlay(rgb, pixel_map)))
+  fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.8))
+  for axis, (title, pixels) in zip(axes, panels):
+    axis.imshow(pixels[window], interpolation="nearest")
+    axis.set_title(title, fontsize=8)
+    axis.axis("off")
+  fig.suptitle(f"{name}: most salient {side}x{side} region, target = libjpeg-turbo Q{quality} "
+               f"({target} B)", fontsize=9)
+  fig.tight_layout(rect=(0, 0, 1, 0.9))
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  settings = _settings()
+  dataset, images = _dataset()
+  output_dir = pathlib.Path(_OUTPUT_DIR.value)
+  output_dir.mkdir(parents=True, exist_ok=True)
+  results = list(tqdm.tqdm(evaluation.evaluate(images, settings, workers=_WORKERS.value),
+                           total=len(images), unit="image", file=sys.stderr))
+  results.sort(key=lambda r: r.name)
+  order = {n: i for i, n in enumerate(settings.encoders)}
+  rows = sorted((row for r in results for row in r.rows),
+                key=lambda r: (r["image"], r["quality"], order[r["encoder"]]))
+  _write_csv(output_dir / "evaluation.csv", rows)
+  summary = _summary(dataset, rows, settings)
+  image_io.write_atomic(output_dir / "summary.md", summary.encode())
+  _plot_rate_distortion(output_dir / "rate_distortion.png", rows, settings)
+  by_name = dict(images)
+  middle = settings.qualities[len(settings.qualities) // 2]
+  for result in results[:_CROPS.value]:
+    _plot_crop(output_dir / f"crop_{result.name}.png", (result.name, by_name[result.name]),
+               result, middle)
+  print(summary)
+
+
+if __name__ == "__main__":
+  app.run(main)
