@@ -30,6 +30,7 @@ from semantic_jpeg import image_io
 from semantic_jpeg import plan
 from semantic_jpeg import roi
 from semantic_jpeg import saliency
+from semantic_jpeg import serving_client
 from semantic_jpeg import visualize
 
 FLAGS = flags.FLAGS
@@ -53,6 +54,15 @@ flags.DEFINE_enum("subsampling", "420", ["420", "444"], "compress: chroma subsam
 flags.DEFINE_string("map", None, "compress: precomputed saliency map (grayscale image, one input).")
 flags.DEFINE_multi_string("roi", [], "compress: salient box x,y,w,h in pixels (repeatable).")
 flags.DEFINE_string("roi_mask", None, "compress: grayscale mask merged into the map (one input).")
+flags.DEFINE_string("saliency_server", None,
+                    "compress: get maps from TF Serving: http://HOST:PORT (REST) or HOST:PORT "
+                    "(gRPC) instead of the local model.")
+flags.DEFINE_string("saliency_model_name", serving_client.DEFAULT_MODEL_NAME,
+                    "compress: model name on the saliency server.")
+flags.DEFINE_float("saliency_timeout", serving_client.DEFAULT_TIMEOUT_S,
+                   "compress: seconds to wait for the saliency server.", lower_bound=0.1)
+flags.DEFINE_integer("saliency_batch", 8, "compress: images per saliency server request.",
+                     lower_bound=1)
 flags.DEFINE_bool("save_map", False, "compress: also write OUTPUT_map.png.")
 flags.DEFINE_bool("save_overlay", False, "compress: also write OUTPUT_overlay.png.")
 flags.DEFINE_bool("json", False, "Print one JSON object per image instead of text.")
@@ -257,6 +267,88 @@ def _compress_record(path: pathlib.Path, output: pathlib.Path, image: image_io.D
   }
 
 
+MapMaker = Callable[[list[image_io.DecodedImage]], list[np.ndarray]]
+
+
+class _MapSource:
+  """Decoded images and their pixel maps, made in batches (one server request per batch).
+
+  `make_maps` turns a list of decoded images into their maps; a failure to decode one file,
+  or of a whole batch's request, is raised when that file's turn comes.
+  """
+
+  def __init__(self, paths: list[pathlib.Path], batch: int, make_maps: MapMaker):
+    self._paths, self._batch, self._make_maps = paths, batch, make_maps
+    self._index = {path: i for i, path in enumerate(paths)}
+    self._ready: dict[pathlib.Path, tuple | errors.SemanticJpegError] = {}
+
+  def get(self, path: pathlib.Path) -> tuple[image_io.DecodedImage, np.ndarray, float]:
+    """(image, pixel map, milliseconds spent on its map)."""
+    if path not in self._ready:
+      self._fill(self._paths[self._index[path]:self._index[path] + self._batch])
+    result = self._ready.pop(path)
+    if isinstance(result, errors.SemanticJpegError):
+      raise result
+    return result
+
+  def _fill(self, batch: list[pathlib.Path]) -> None:
+    images = {}
+    for path in batch:
+      try:
+        images[path] = image_io.read_image(path, FLAGS.max_pixels)
+      except errors.ImageError as e:
+        self._ready[path] = e
+    start = time.perf_counter()
+    try:
+      maps = self._make_maps(list(images.values())) if images else []
+    except errors.SemanticJpegError as e:
+      self._ready.update((path, e) for path in images)
+      return
+    milliseconds = 1e3 * (time.perf_counter() - start) / max(len(images), 1)
+    for (path, image), pixel_map in zip(images.items(), maps):
+      self._ready[path] = (image, pixel_map, milliseconds)
+
+
+def _read_gray_flag(path: str) -> np.ndarray:
+  """A --map or --roi_mask file; a bad one is a UsageError."""
+  try:
+    return image_io.read_gray(path, FLAGS.max_pixels)
+  except errors.ImageError as e:
+    raise UsageError(str(e)) from None
+
+
+def _map_maker() -> tuple[MapMaker, int]:
+  """How compress gets pixel maps (--map, a saliency server or the local model), batch size.
+
+  Model and server maps are block maps spread over the pixels, so that both give the
+  encoder exactly the same input.
+  """
+  if FLAGS.map:
+    values = _read_gray_flag(FLAGS.map)
+    return (lambda images: [roi.fit_map(values, image.height, image.width)
+                            for image in images]), 1
+  if FLAGS.saliency_server:
+    try:
+      client = serving_client.connect(FLAGS.saliency_server, FLAGS.saliency_model_name,
+                                      FLAGS.saliency_timeout)
+    except errors.ServingError as e:
+      raise UsageError(str(e)) from None
+
+    def from_server(images: list[image_io.DecodedImage]) -> list[np.ndarray]:
+      answers = client.maps([image.rgb for image in images])
+      return [plan.pixel_saliency(answer.block_map, image.height, image.width)
+              for image, answer in zip(images, answers)]
+
+    return from_server, FLAGS.saliency_batch
+  model, options = _load_model(), _saliency_options()
+
+  def from_model(images: list[image_io.DecodedImage]) -> list[np.ndarray]:
+    return [plan.pixel_saliency(saliency.compute_map(model, image.rgb, options).block_map,
+                                image.height, image.width) for image in images]
+
+  return from_model, 1
+
+
 def run_compress(inputs: list[str]) -> int:
   """`semantic-jpeg compress`: one semantic JPEG per input image."""
   paths = image_io.list_images(inputs)
@@ -264,26 +356,18 @@ def run_compress(inputs: list[str]) -> int:
     raise UsageError("no input images")
   options, boxes = _encoder_options(), _roi_boxes()
   outputs = dict(zip(paths, _output_paths(paths)))
-  model = None if FLAGS.map else _load_model()
+  make_maps, batch = _map_maker()
+  maps = _MapSource(paths, batch, make_maps)
+  mask = _read_gray_flag(FLAGS.roi_mask) if FLAGS.roi_mask else None
   records = []
-
-  def saliency_map(image: image_io.DecodedImage) -> np.ndarray:
-    if FLAGS.map:
-      pixel_map = roi.fit_map(image_io.read_gray(FLAGS.map, FLAGS.max_pixels), image.height,
-                              image.width)
-    else:
-      pixel_map = saliency.compute_map(model, image.rgb, _saliency_options()).pixel_map
-    if FLAGS.roi_mask:
-      pixel_map = roi.merge_mask(pixel_map, image_io.read_gray(FLAGS.roi_mask, FLAGS.max_pixels))
-    return roi.merge_boxes(pixel_map, boxes)
 
   def process(path: pathlib.Path) -> None:
     output = outputs[path]
     _check_not_input(path, output)
-    image = image_io.read_image(path, FLAGS.max_pixels)
-    start = time.perf_counter()
-    pixel_map = saliency_map(image)
-    saliency_ms = 1e3 * (time.perf_counter() - start)
+    image, pixel_map, saliency_ms = maps.get(path)
+    if mask is not None:
+      pixel_map = roi.merge_mask(pixel_map, mask)
+    pixel_map = roi.merge_boxes(pixel_map, boxes)
     pixels = image.rgb[..., 0] if image.grayscale else image.rgb
     data, report = encoder.compress(pixels, pixel_map, options, exif=image.exif,
                                     icc_profile=image.icc_profile)

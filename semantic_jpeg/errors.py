@@ -19,3 +19,7 @@ class WeightsError(SemanticJpegError):
 
 class EncodeError(SemanticJpegError, ValueError):
   """The encoder was given invalid options or cannot meet a request."""
+
+
+class ServingError(SemanticJpegError):
+  """A saliency server is unreachable, too slow, or gave a malformed answer."""

@@ -485,6 +485,11 @@ class FaceDetector(tf.Module):
     self._iou_threshold = iou_threshold
     self._max_faces = max_faces
 
+  @property
+  def max_faces(self) -> int:
+    """Face slots per image in the outputs."""
+    return self._max_faces
+
   def network(self, inputs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """Runs the raw model.
 

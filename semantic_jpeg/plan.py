@@ -160,6 +160,14 @@ def block_saliency(saliency: np.ndarray, height: int,
   return _block_sums(sums) / _block_sums(counts)
 
 
+def pixel_saliency(block_map: np.ndarray, height: int, width: int) -> np.ndarray:
+  """A block map (ceil(H/8), ceil(W/8)) spread over its pixels, (H, W).
+
+  `block_saliency` gives the block map back exactly.
+  """
+  return np.repeat(np.repeat(block_map, 8, axis=0), 8, axis=1)[:height, :width]
+
+
 def _block_sums(plane: np.ndarray) -> np.ndarray:
   """Sums a plane of whole 8x8 blocks over each block."""
   rows, cols = plane.shape[0] // 8, plane.shape[1] // 8
