@@ -88,7 +88,7 @@ class UsageError(errors.SemanticJpegError):
   """The command line itself is wrong."""
 
 
-def _saliency_options() -> saliency.SaliencyOptions:
+def saliency_options_from_flags() -> saliency.SaliencyOptions:
   return saliency.SaliencyOptions(
       top_k=FLAGS.top_k, max_side=FLAGS.max_side,
       face_weight=FLAGS.face_weight if FLAGS.faces else 0.0, threshold=FLAGS.threshold)
@@ -164,7 +164,7 @@ def run_saliency(inputs: list[str]) -> int:
   if not paths:
     raise UsageError("no input images")
   output_dir = _output_dir()
-  model, options = _load_model(), _saliency_options()
+  model, options = _load_model(), saliency_options_from_flags()
 
   def process(path: pathlib.Path) -> None:
     image = image_io.read_image(path, FLAGS.max_pixels)
@@ -184,7 +184,7 @@ def run_saliency(inputs: list[str]) -> int:
   return _for_each_image(paths, process)
 
 
-def _encoder_options() -> encoder.EncoderOptions:
+def encoder_options_from_flags() -> encoder.EncoderOptions:
   """EncoderOptions from the compress flags; a bad combination is a UsageError."""
   params = dict(_policy_param(text) for text in FLAGS.policy_param)
   try:
@@ -340,7 +340,7 @@ def _map_maker() -> tuple[MapMaker, int]:
               for image, answer in zip(images, answers)]
 
     return from_server, FLAGS.saliency_batch
-  model, options = _load_model(), _saliency_options()
+  model, options = _load_model(), saliency_options_from_flags()
 
   def from_model(images: list[image_io.DecodedImage]) -> list[np.ndarray]:
     return [plan.pixel_saliency(saliency.compute_map(model, image.rgb, options).block_map,
@@ -354,7 +354,7 @@ def run_compress(inputs: list[str]) -> int:
   paths = image_io.list_images(inputs)
   if not paths:
     raise UsageError("no input images")
-  options, boxes = _encoder_options(), _roi_boxes()
+  options, boxes = encoder_options_from_flags(), _roi_boxes()
   outputs = dict(zip(paths, _output_paths(paths)))
   make_maps, batch = _map_maker()
   maps = _MapSource(paths, batch, make_maps)
@@ -368,9 +368,7 @@ def run_compress(inputs: list[str]) -> int:
     if mask is not None:
       pixel_map = roi.merge_mask(pixel_map, mask)
     pixel_map = roi.merge_boxes(pixel_map, boxes)
-    pixels = image.rgb[..., 0] if image.grayscale else image.rgb
-    data, report = encoder.compress(pixels, pixel_map, options, exif=image.exif,
-                                    icc_profile=image.icc_profile)
+    data, report = encoder.compress_decoded(image, pixel_map, options)
     image_io.write_atomic(output, data)
     record = _compress_record(path, output, image, report, saliency_ms)
     record["outputs"] = _side_outputs(output, image, pixel_map)

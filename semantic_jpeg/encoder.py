@@ -17,6 +17,7 @@ from semantic_jpeg import colour
 from semantic_jpeg import composite
 from semantic_jpeg import dct
 from semantic_jpeg import errors
+from semantic_jpeg import image_io
 from semantic_jpeg import plan
 from semantic_jpeg import quantize
 from semantic_jpeg import ratecontrol
@@ -161,6 +162,17 @@ def compress(image: np.ndarray, saliency_map: np.ndarray,
       quality_shares=_shares(encode.block_qualities(result.quality)),
       steps=result.steps, timings_ms=clock.timings(), target_met=result.met)
   return result.data, report
+
+
+def compress_decoded(image: image_io.DecodedImage, saliency_map: np.ndarray,
+                     options: EncoderOptions | None = None) -> tuple[bytes, EncodeReport]:
+  """`compress` for a decoded file: grayscale sources stay gray, EXIF and ICC carry over.
+
+  The one path from a decoded file to JPEG bytes that the CLI and batch jobs share.
+  """
+  pixels = image.rgb[..., 0] if image.grayscale else image.rgb
+  return compress(pixels, saliency_map, options, exif=image.exif,
+                  icc_profile=image.icc_profile)
 
 
 class _DCTEncoder:

@@ -15,7 +15,7 @@ import warnings
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from semantic_jpeg import errors
 
@@ -109,6 +109,8 @@ def _open_checked(data: bytes, name: str, max_pixels: int) -> Image.Image:
   except Image.DecompressionBombError as e:  # Pillow's own, higher limit.
     pixels = re.search(r"\((\d+) pixels\)", str(e))
     raise _too_large(name, int(pixels.group(1)) if pixels else None, max_pixels) from None
+  except UnidentifiedImageError:
+    raise errors.ImageError(f"{name}: not a supported image (unrecognised data)") from None
   except (OSError, ValueError, SyntaxError) as e:
     raise errors.ImageError(f"{name}: not a supported image ({_first_line(e)})") from None
   if image.format not in SUPPORTED_FORMATS:
