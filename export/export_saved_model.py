@@ -35,6 +35,7 @@ _MAX_SIDE = flags.DEFINE_integer("max_side", saliency.SaliencyOptions.max_side,
 _FACES = flags.DEFINE_bool("faces", True, "Include the face prior.")
 _FACE_WEIGHT = flags.DEFINE_float("face_weight", saliency.SaliencyOptions.face_weight,
                                   "Peak of the face prior.", lower_bound=0.0, upper_bound=1.0)
+_WEIGHTS = flags.DEFINE_string("weights", None, "Map model weights from tools/train.py.")
 _COMBINE = flags.DEFINE_enum("combine", "sum", saliency.COMBINE_MODES,
                              "How the top-k class maps are combined.")
 
@@ -50,7 +51,8 @@ def main(argv: list[str]) -> None:
   options = saliency.SaliencyOptions(top_k=_TOP_K.value, max_side=_MAX_SIDE.value,
                                      face_weight=_FACE_WEIGHT.value if _FACES.value else 0.0)
   start = time.perf_counter()
-  model = saliency.load_model(faces=_FACES.value, combine=_COMBINE.value)
+  model = saliency.load_model(faces=_FACES.value, combine=_COMBINE.value,
+                              weights=_WEIGHTS.value)
   tmp = tempfile.mkdtemp(prefix=f".{_VERSION.value}.", dir=model_dir)
   try:
     serving.export(model, tmp, options)

@@ -16,3 +16,9 @@ def imagenet_classes() -> tuple[tuple[str, str], ...]:
 def class_name(index: int) -> str:
   """Short name of class `index` (the first of its synonyms)."""
   return imagenet_classes()[index][1].split(",")[0]
+
+
+@functools.cache
+def imagenet_names() -> tuple[str, ...]:
+  """Short names of the 1000 classes, in order."""
+  return tuple(class_name(i) for i in range(len(imagenet_classes())))

@@ -23,7 +23,6 @@ from absl import flags
 import numpy as np
 import tqdm
 
-from semantic_jpeg import classes
 from semantic_jpeg import encoder
 from semantic_jpeg import errors
 from semantic_jpeg import image_io
@@ -79,6 +78,9 @@ flags.DEFINE_integer("max_side", saliency.SaliencyOptions.max_side,
 flags.DEFINE_float("face_weight", saliency.SaliencyOptions.face_weight,
                    "Peak of the face prior in the map.", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_bool("faces", True, "Merge the face prior into the map.")
+flags.DEFINE_string("weights", None,
+                    "Weights written by tools/train.py (the .weights.h5 file or its folder) "
+                    "instead of the ImageNet ones.")
 flags.DEFINE_float("threshold", saliency.SaliencyOptions.threshold,
                    "Map value at and above which a block counts as salient.",
                    lower_bound=0.0, upper_bound=1.0)
@@ -95,7 +97,10 @@ def saliency_options_from_flags() -> saliency.SaliencyOptions:
 
 
 def _load_model() -> saliency.MSROIModel:
-  return saliency.load_model(faces=FLAGS.faces, combine=FLAGS.combine)
+  try:
+    return saliency.load_model(faces=FLAGS.faces, combine=FLAGS.combine, weights=FLAGS.weights)
+  except errors.WeightsError as e:
+    raise UsageError(str(e)) from None
 
 
 def _progress(paths: list[pathlib.Path]) -> Iterable[pathlib.Path]:
@@ -129,15 +134,15 @@ def _output_dir(missing: str = "--output_dir is required") -> pathlib.Path:
   return directory
 
 
-def _describe(path: pathlib.Path, image: image_io.DecodedImage,
-              result: saliency.SaliencyResult, outputs: dict[str, str]) -> dict:
+def _describe(path: pathlib.Path, image: image_io.DecodedImage, result: saliency.SaliencyResult,
+              outputs: dict[str, str], class_names: tuple[str, ...]) -> dict:
   """The JSON record of one image's saliency."""
   return {
       "file": str(path),
       "width": image.width,
       "height": image.height,
       "top_classes": [
-          {"id": int(c), "name": classes.class_name(int(c)), "score": round(float(s), 4)}
+          {"id": int(c), "name": class_names[int(c)], "score": round(float(s), 4)}
           for c, s in zip(result.top_classes, result.top_scores)],
       "map": {"mean": round(float(result.block_map.mean()), 4),
               "max": round(float(result.block_map.max()), 4),
@@ -175,7 +180,7 @@ def run_saliency(inputs: list[str]) -> int:
                           image_io.encode_png(visualize.map_to_gray(result.pixel_map)))
     image_io.write_atomic(outputs["overlay"], image_io.encode_png(
         visualize.overlay(image.rgb, result.pixel_map)))
-    record = _describe(path, image, result, outputs)
+    record = _describe(path, image, result, outputs, model.class_names)
     if FLAGS.json:
       tqdm.tqdm.write(json.dumps(record))
     else:

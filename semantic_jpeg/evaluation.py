@@ -45,11 +45,13 @@ class Settings:
 
   qualities: libjpeg-turbo qualities whose sizes are the targets.
   encoders: names from ENCODERS.
-  slow_metrics: also compute VIFP and MS-SSIM (about 2.5 s per file).
+  slow_metrics: also compute VIFP and MS-SSIM (about 1 s per file).
+  weights: weights from tools/train.py for the map model (default: ImageNet).
   """
   qualities: tuple[int, ...] = (50,)
   encoders: tuple[str, ...] = ENCODERS
   slow_metrics: bool = True
+  weights: str | None = None
 
 
 @dataclasses.dataclass
@@ -84,7 +86,8 @@ def _semantic_consistency(model: saliency.MSROIModel, original: saliency.Salienc
   """Whether the model still sees the same classes in the decoded image."""
   classes = saliency.compute_map(model, decoded, saliency.SaliencyOptions(face_weight=0.0))
   return {'top1_same': float(classes.top_classes[0] == original.top_classes[0]),
-          'top5_overlap': len(set(classes.top_classes) & set(original.top_classes)) / 5.0}
+          'top5_overlap': (len(set(classes.top_classes) & set(original.top_classes)) /
+                           len(original.top_classes))}
 
 
 def evaluate_image(model: saliency.MSROIModel, image: Image, settings: Settings) -> ImageResult:
@@ -122,7 +125,7 @@ def _init_worker(settings: Settings) -> None:
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.config.threading.set_intra_op_parallelism_threads(1)
   tf.config.threading.set_inter_op_parallelism_threads(1)
-  _worker_model, _worker_settings = saliency.load_model(), settings
+  _worker_model, _worker_settings = saliency.load_model(weights=settings.weights), settings
 
 
 def _evaluate_in_worker(image: Image) -> ImageResult:
@@ -133,7 +136,7 @@ def evaluate(images: Iterable[Image], settings: Settings, *,
              workers: int = 1) -> Iterator[ImageResult]:
   """Evaluates images, in this process (workers=1) or in worker processes, as they finish."""
   if workers <= 1:
-    model = saliency.load_model()
+    model = saliency.load_model(weights=settings.weights)
     for image in images:
       yield evaluate_image(model, image, settings)
     return

