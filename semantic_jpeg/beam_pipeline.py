@@ -38,6 +38,7 @@ class JobOptions:
   saliency_options: saliency.SaliencyOptions = saliency.SaliencyOptions()
   max_pixels: int = image_io.DEFAULT_MAX_PIXELS
   saved_model: str | None = None
+  model: dict[str, Any] = dataclasses.field(default_factory=dict)  # saliency.load_model kwargs.
   overwrite: bool = False
 
 
@@ -86,16 +87,17 @@ class SaliencyModelHandler(inference.ModelHandler):
   """
 
   def __init__(self, saliency_options: saliency.SaliencyOptions, saved_model: str | None = None,
-               max_batch_size: int = 8):
+               model_kwargs: dict[str, Any] | None = None, max_batch_size: int = 8):
     self._options = saliency_options
     self._saved_model = saved_model
+    self._model_kwargs = model_kwargs or {}
     self._batching_kwargs = {"min_batch_size": 1, "max_batch_size": max_batch_size}
 
   def load_model(self) -> Any:
     if self._saved_model:
       import tensorflow as tf  # pylint: disable=g-import-not-at-top
       return tf.saved_model.load(self._saved_model).signatures["saliency_image"]
-    return saliency.load_model()
+    return saliency.load_model(**self._model_kwargs)
 
   def run_inference(self, batch: Sequence[image_io.DecodedImage], model: Any,
                     inference_args: dict[str, Any] | None = None
@@ -145,7 +147,7 @@ def build(pipeline: beam.Pipeline, input_pattern: str, options: JobOptions) -> N
              | "Read" >> fileio.ReadMatches()
              | "Decode" >> beam.ParDo(DecodeFn(options)).with_outputs(ERRORS, main="images"))
   handler = inference.KeyedModelHandler(
-      SaliencyModelHandler(options.saliency_options, options.saved_model))
+      SaliencyModelHandler(options.saliency_options, options.saved_model, options.model))
   encoded = (decoded.images
              | "Saliency" >> inference.RunInference(handler)
              | "EncodeWrite" >> beam.ParDo(EncodeWriteFn(options)).with_outputs(

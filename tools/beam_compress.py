@@ -48,7 +48,8 @@ def _job_options() -> beam_pipeline.JobOptions:
   return beam_pipeline.JobOptions(
       output_dir=FLAGS.output_dir, encoder_options=encoder_options,
       saliency_options=cli.saliency_options_from_flags(), max_pixels=FLAGS.max_pixels,
-      saved_model=_SAVED_MODEL.value, overwrite=FLAGS.overwrite)
+      saved_model=_SAVED_MODEL.value, overwrite=FLAGS.overwrite,
+      model={"faces": FLAGS.faces, "combine": FLAGS.combine, "weights": FLAGS.weights})
 
 
 def main(argv: list[str]) -> None:
