@@ -2,13 +2,12 @@
 
   python benchmarks/beam_speed.py --images ../shared/datasets/kodak --output results/beam_speed.md
 
-All three run in this one process's session, side by side, on the same folder and flags
-(--match_jpeg_quality 50), each as a user runs it (a fresh process, start-up included), repeated
---repeats times; the table gives medians.
+The CLI and the pipeline at 1 and 2 workers run side by side, interleaved, on the same folder
+and flags (--match_jpeg_quality 50), each as a user runs it (a fresh process, start-up
+included), on the whole folder and on its first image alone; medians of --repeats runs.
 """
 
 import pathlib
-import platform
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from absl import flags
 
 from semantic_jpeg import image_io
 
+import report  # benchmarks/report.py
+
 _REPO = pathlib.Path(__file__).resolve().parent.parent
 _IMAGES = flags.DEFINE_string("images", str(_REPO / "testdata"), "Folder of images.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Runs of each command.")
@@ -27,13 +28,13 @@ _OUTPUT = flags.DEFINE_string("output", None, "Markdown file for the results.")
 _RATE = ["--match_jpeg_quality", "50"]
 
 
-def _commands(output_dir: str) -> dict[str, list[str]]:
+def _commands(inputs: str, output_dir: str) -> dict[str, list[str]]:
   beam = [sys.executable, str(_REPO / "tools" / "beam_compress.py"), "--input_pattern",
-          f"{_IMAGES.value}/*", "--output_dir", output_dir, *_RATE, "--runner=DirectRunner",
-          "--direct_running_mode=multi_processing"]
+          inputs if "*" in inputs else f"{inputs}/*", "--output_dir", output_dir, *_RATE,
+          "--runner=DirectRunner", "--direct_running_mode=multi_processing"]
   return {
-      "`semantic-jpeg compress FOLDER` (one process)":
-          [sys.executable, "-m", "semantic_jpeg.cli", "compress", _IMAGES.value, "--output_dir",
+      "`semantic-jpeg compress` (one process)":
+          [sys.executable, "-m", "semantic_jpeg.cli", "compress", inputs, "--output_dir",
            output_dir, *_RATE],
       "Beam DirectRunner, 1 worker": beam + ["--direct_num_workers=1"],
       "Beam DirectRunner, 2 workers": beam + ["--direct_num_workers=2"],
@@ -48,24 +49,32 @@ def _seconds(command: list[str]) -> float:
 
 def main(argv):
   del argv
-  count = len(image_io.list_images([_IMAGES.value]))
+  paths = image_io.list_images([_IMAGES.value])
+  inputs = {"all": _IMAGES.value, "one": str(paths[0])}
   times = {}
   for _ in range(_REPEATS.value):
-    for name, command in _commands("{out}").items():
-      with tempfile.TemporaryDirectory() as out:  # Fresh outputs: nothing is skipped.
-        times.setdefault(name, []).append(_seconds([c.format(out=out) for c in command]))
+    for which, source in inputs.items():
+      for name, command in _commands(source, "{out}").items():
+        with tempfile.TemporaryDirectory() as out:  # Fresh outputs: nothing is skipped.
+          seconds = _seconds([c.format(out=out) for c in command])
+        times.setdefault((name, which), []).append(seconds)
+  count = len(paths)
   lines = ["# Beam pipeline against the CLI", "", f"Command: `python {' '.join(sys.argv)}`", "",
-           f"{count} images from `{_IMAGES.value}`, size target OpenCV Q50, "
-           f"{platform.processor() or platform.machine()} with 2 cores; each command a fresh "
-           f"process (start-up included), median of {_REPEATS.value} runs, interleaved.", "",
-           "| command | seconds | images/s |", "|---|---|---|"]
-  for name, values in times.items():
-    median = statistics.median(values)
-    lines.append(f"| {name} | {median:.1f} | {count / median:.2f} |")
-  report = "\n".join(lines) + "\n"
-  print(report)
-  if _OUTPUT.value:
-    image_io.write_atomic(_OUTPUT.value, report.encode())
+           f"{count} images from `{_IMAGES.value}`, size target OpenCV Q50; "
+           f"{report.machine()}; each command a fresh process (start-up included), median of "
+           f"{_REPEATS.value} interleaved runs. The run on one image ({paths[0].name}) measures "
+           "the fixed cost (Python, TensorFlow and model start-up; for Beam also the pipeline "
+           "and its worker processes); the difference spread over the other images is the "
+           "cost per image once running.", "",
+           f"| command | {count} images (s) | images/s | 1 image (s) | per extra image (ms) | "
+           "images/s once running |", "|---|---|---|---|---|---|"]
+  for name in _commands("", ""):
+    full = statistics.median(times[name, "all"])
+    one = statistics.median(times[name, "one"])
+    marginal = (full - one) / (count - 1)
+    lines.append(f"| {name} | {full:.1f} | {count / full:.2f} | {one:.1f} | "
+                 f"{1e3 * marginal:.0f} | {1 / marginal:.2f} |")
+  report.publish(lines, _OUTPUT.value)
 
 
 if __name__ == "__main__":

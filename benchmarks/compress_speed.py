@@ -15,7 +15,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import collections
 import pathlib
-import platform
 import statistics
 import subprocess
 import sys
@@ -24,11 +23,12 @@ import time
 
 from absl import app
 from absl import flags
-import tensorflow as tf
 
 from semantic_jpeg import encoder
 from semantic_jpeg import image_io
 from semantic_jpeg import saliency
+
+import report  # benchmarks/report.py
 
 _REPO = pathlib.Path(__file__).resolve().parent.parent
 _IMAGES = flags.DEFINE_string("images", str(_REPO / "testdata"), "Folder of images.")
@@ -44,14 +44,14 @@ def _time_one(model: saliency.MSROIModel, path: pathlib.Path) -> dict[str, float
   decoded = time.perf_counter()
   block_map = saliency.compute_map(model, image.rgb).block_map
   mapped = time.perf_counter()
-  _, report = encoder.compress(image.rgb, block_map,
-                               encoder.EncoderOptions(match_jpeg_quality=_QUALITY.value))
+  _, encoded = encoder.compress(image.rgb, block_map,
+                                encoder.EncoderOptions(match_jpeg_quality=_QUALITY.value))
   done = time.perf_counter()
   stages = {"decode": decoded - start, "saliency": mapped - decoded, "encode": done - mapped,
             "total": done - start}
   times = {k: 1e3 * v for k, v in stages.items()}
-  times.update({f"encode: {k}": v for k, v in report.timings_ms.items() if k != "total"})
-  times["encode steps"] = report.steps
+  times.update({f"encode: {k}": v for k, v in encoded.timings_ms.items() if k != "total"})
+  times["encode steps"] = encoded.steps
   return times
 
 
@@ -84,15 +84,13 @@ def _folder_rate(paths: list[pathlib.Path]) -> tuple[float, float, float]:
   return (len(paths) - 1) / (folder_s - single_s), folder_s, single_s
 
 
-def _report(paths, medians, rate) -> str:
-  device = "GPU" if tf.config.list_physical_devices("GPU") else f"CPU ({os.cpu_count()} cores)"
+def _lines(paths, medians, rate) -> list[str]:
   images_per_s, folder_s, single_s = rate
   lines = [
       "# Compression speed", "",
       f"Command: `python {' '.join(sys.argv)}`", "",
       f"{len(paths)} images from `{_IMAGES.value}`; size target: OpenCV JPEG at quality "
-      f"{_QUALITY.value}; {_REPEATS.value} timed runs per image after a warm-up; {device}, "
-      f"{platform.processor() or platform.machine()}, TensorFlow {tf.__version__}.", "",
+      f"{_QUALITY.value}; {_REPEATS.value} timed runs per image after a warm-up; {report.machine()}.", "",
       "## Per image (median over images of the per-image medians)", "",
       "| stage | median ms | min | max |", "|---|---|---|---|",
   ]
@@ -104,18 +102,15 @@ def _report(paths, medians, rate) -> str:
       f"- whole command on {len(paths)} images: {folder_s:.1f} s (median of {_REPEATS.value})",
       f"- start-up (Python, TensorFlow, model) measured as the command on one image: "
       f"{single_s:.1f} s",
-      f"- throughput after start-up: **{images_per_s:.2f} images/s**", "",
+      f"- throughput after start-up: **{images_per_s:.2f} images/s**",
   ]
-  return "\n".join(lines)
+  return lines
 
 
 def main(argv):
   del argv
   paths = image_io.list_images([_IMAGES.value])
-  report = _report(paths, _per_image(paths), _folder_rate(paths))
-  print(report)
-  if _OUTPUT.value:
-    image_io.write_atomic(_OUTPUT.value, report.encode())
+  report.publish(_lines(paths, _per_image(paths), _folder_rate(paths)), _OUTPUT.value)
 
 
 if __name__ == "__main__":

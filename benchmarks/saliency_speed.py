@@ -11,17 +11,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import pathlib
-import platform
 import statistics
 import sys
 import time
 
 from absl import app
 from absl import flags
-import tensorflow as tf
 
 from semantic_jpeg import image_io
 from semantic_jpeg import saliency
+
+import report  # benchmarks/report.py
 
 _REPO = pathlib.Path(__file__).resolve().parent.parent
 _IMAGES = flags.DEFINE_string("images", str(_REPO / "testdata"), "Folder of images.")
@@ -50,15 +50,13 @@ def main(argv):
     rgb = image_io.read_image(path).rgb
     full.append(_median_ms(model, rgb, _REPEATS.value))
     cam.append(_median_ms(no_faces, rgb, _REPEATS.value))
-  device = "GPU" if tf.config.list_physical_devices("GPU") else f"CPU ({os.cpu_count()} cores)"
   lines = [
       "# Saliency speed",
       "",
       f"Command: `python {' '.join(sys.argv)}`",
       "",
       f"{len(paths)} images from `{_IMAGES.value}`, {_REPEATS.value} timed runs each after a "
-      f"warm-up; {device}, {platform.processor() or platform.machine()}, "
-      f"TensorFlow {tf.__version__}.",
+      f"warm-up; {report.machine()}.",
       "",
       "| map | median ms per image | min | max |",
       "|---|---|---|---|",
@@ -66,10 +64,7 @@ def main(argv):
       f"{min(full):.1f} | {max(full):.1f} |",
       f"| CAM top-5 only | {statistics.median(cam):.1f} | {min(cam):.1f} | {max(cam):.1f} |",
   ]
-  report = "\n".join(lines) + "\n"
-  print(report)
-  if _OUTPUT.value:
-    image_io.write_atomic(_OUTPUT.value, report.encode())
+  report.publish(lines, _OUTPUT.value)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import pathlib
-import platform
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,8 @@ import numpy as np
 import tensorflow as tf
 
 from semantic_jpeg import image_io
+
+import report  # benchmarks/report.py
 
 _REPO = pathlib.Path(__file__).resolve().parent.parent
 _IMAGES = flags.DEFINE_string("images", str(_REPO / "testdata"), "Folder of images.")
@@ -65,24 +66,19 @@ def main(argv):
     same = np.stack([image for image in rgb if image.shape == rgb[0].shape])
     by_image = _median_ms(lambda: loaded.signatures["saliency_image"](images=same),
                           _REPEATS.value)
-  device = "GPU" if tf.config.list_physical_devices("GPU") else f"CPU ({os.cpu_count()} cores)"
   lines = [
       "# Serving: export and in-process latency", "",
       f"Command: `python {' '.join(sys.argv)}`", "",
-      f"{device}, {platform.processor() or platform.machine()}, TensorFlow {tf.__version__}; "
-      f"median of {_REPEATS.value} calls after a warm-up.", "",
+      f"{report.machine()}; median of {_REPEATS.value} calls after a warm-up.", "",
       "| what | figure |", "|---|---|",
       f"| export (`export/export_saved_model.py`, whole process) | {export_s:.1f} s |",
       f"| SavedModel size | {size_mb:.1f} MB |",
       f"| `tf.saved_model.load` | {load_s:.1f} s |",
       f"| `serving_default`, {len(batch)} encoded files ({', '.join(p.name for p in batch)}) | "
       f"{by_bytes:.0f} ms ({by_bytes / len(batch):.0f} ms per image, decoding included) |",
-      f"| `saliency_image`, {len(same)} images of {same.shape[1]}x{same.shape[2]} in one "
+      f"| `saliency_image`, {len(same)} images of {same.shape[2]}x{same.shape[1]} in one "
       f"tensor | {by_image:.0f} ms ({by_image / len(same):.0f} ms per image) |", ""]
-  report = "\n".join(lines)
-  print(report)
-  if _OUTPUT.value:
-    image_io.write_atomic(_OUTPUT.value, report.encode())
+  report.publish(lines, _OUTPUT.value)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 """Decoding, metadata, limits and atomic writes, on real files."""
 
 import io
-import pathlib
 
 import numpy as np
 from PIL import Image

@@ -1,6 +1,5 @@
 """The Colab notebook runs top to bottom against this checkout (its install cell skipped)."""
 
-import os
 import pathlib
 
 import nbclient

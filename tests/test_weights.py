@@ -1,6 +1,5 @@
 """The legacy-torch reader, the conversion and the checked cache, on the real weights file."""
 
-import pathlib
 import pickle
 
 import numpy as np

@@ -1,0 +1,21 @@
+"""What every benchmark report shares: the machine it ran on, and printing and saving it."""
+
+import os
+import platform
+
+from semantic_jpeg import image_io
+
+
+def machine() -> str:
+  """'CPU (2 cores), x86_64, TensorFlow 2.21.0' or the GPU equivalent."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  device = "GPU" if tf.config.list_physical_devices("GPU") else f"CPU ({os.cpu_count()} cores)"
+  return f"{device}, {platform.processor() or platform.machine()}, TensorFlow {tf.__version__}"
+
+
+def publish(lines: list[str], output: str | None) -> None:
+  """Prints the Markdown report and writes it to `output` (atomically) if given."""
+  report = "\n".join(lines) + "\n"
+  print(report)
+  if output:
+    image_io.write_atomic(output, report.encode())
