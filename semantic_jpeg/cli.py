@@ -275,7 +275,7 @@ def _compress_record(path: pathlib.Path, output: pathlib.Path, image: image_io.D
 MapMaker = Callable[[list[image_io.DecodedImage]], list[np.ndarray]]
 
 
-class _MapSource:
+class MapSource:
   """Decoded images and their pixel maps, made in batches (one server request per batch).
 
   `make_maps` turns a list of decoded images into their maps; a failure to decode one file,
@@ -362,7 +362,7 @@ def run_compress(inputs: list[str]) -> int:
   options, boxes = encoder_options_from_flags(), _roi_boxes()
   outputs = dict(zip(paths, _output_paths(paths)))
   make_maps, batch = _map_maker()
-  maps = _MapSource(paths, batch, make_maps)
+  maps = MapSource(paths, batch, make_maps)
   mask = _read_gray_flag(FLAGS.roi_mask) if FLAGS.roi_mask else None
   records = []
 

@@ -174,3 +174,29 @@ def test_compress_with_a_server_that_is_down_fails_cleanly(tmp_path, server):
   errors_seen = [line for line in result.stderr.splitlines() if line.startswith("error:")]
   assert len(errors_seen) == 1 and server.removeprefix("http://") in errors_seen[0]
   assert not output.exists()
+
+
+def test_compress_batches_server_requests_and_isolates_bad_files(tmp_path, signature):
+  """The compressor's map source: one request per batch, a bad file fails alone."""
+  from semantic_jpeg import cli  # pylint: disable=g-import-not-at-top
+  from semantic_jpeg import plan  # pylint: disable=g-import-not-at-top
+  paths = [REPO / "testdata" / f"{name}.png" for name in ("kodim23", "kodim21")]
+  broken = tmp_path / "broken.png"
+  broken.write_bytes(b"not an image")
+  paths.insert(1, broken)
+  requests = []
+
+  def from_server(images):
+    requests.append(len(images))
+    pngs = serving_client.encode_images([image.rgb for image in images])
+    answers = serving_client.parse_rest_response(
+        _serve_rest(signature, serving_client.rest_request(pngs)), len(pngs))
+    return [plan.pixel_saliency(a.block_map, i.height, i.width) for a, i in zip(answers, images)]
+
+  cli.FLAGS(["semantic-jpeg"])  # Defaults for --max_pixels.
+  source = cli.MapSource(paths, 8, from_server)
+  image, pixel_map, _ = source.get(paths[0])
+  assert requests == [2] and pixel_map.shape == (512, 768)
+  with pytest.raises(errors.ImageError, match="broken.png"):
+    source.get(broken)
+  assert source.get(paths[2])[0].width == 768 and requests == [2]
