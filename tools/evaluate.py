@@ -95,13 +95,14 @@ def _dataset() -> tuple[str, list[evaluation.Image]]:
       raise app.UsageError(f"no images in {_IMAGES.value}")
     return pathlib.Path(_IMAGES.value).resolve().name, [(p.stem, str(p)) for p in paths]
   import tensorflow_datasets as tfds
-  if _TFDS.value:
-    dataset = tfds.load(_TFDS.value, split=_SPLIT.value, data_dir=_TFDS_DATA_DIR.value)
-    name = _TFDS.value
-  else:
-    builder = tfds.folder_dataset.ImageFolder(_IMAGE_FOLDER.value)
-    dataset = builder.as_dataset(split=_SPLIT.value)
-    name = pathlib.Path(_IMAGE_FOLDER.value).resolve().name
+  from semantic_jpeg import datasets  # Imports TFDS: only for these inputs.
+  try:
+    dataset = datasets.split(datasets.builder(tfds_name=_TFDS.value,
+                                              image_folder=_IMAGE_FOLDER.value,
+                                              data_dir=_TFDS_DATA_DIR.value), _SPLIT.value)
+  except ValueError as e:
+    raise app.UsageError(str(e)) from None
+  name = _TFDS.value or pathlib.Path(_IMAGE_FOLDER.value).resolve().name
   return name, list(_tfds_images(tfds.as_numpy(dataset.take(_LIMIT.value or -1))))
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from semantic_jpeg import datasets
 from semantic_jpeg import saliency
 from semantic_jpeg import training
 from semantic_jpeg import weights
@@ -53,18 +54,12 @@ _BOX_IMAGES = flags.DEFINE_integer("box_images", 200,
 
 def _load() -> tuple[tf.data.Dataset, tf.data.Dataset, list[str]]:
   """Train and validation datasets of feature dicts, and the class names."""
-  if bool(_TFDS.value) == bool(_IMAGE_FOLDER.value):
-    raise app.UsageError("set exactly one of --tfds and --image_folder")
-  if _TFDS.value:
-    builder = tfds.builder(_TFDS.value, data_dir=_TFDS_DATA_DIR.value)
-    builder.download_and_prepare()
-  else:
-    builder = tfds.folder_dataset.ImageFolder(_IMAGE_FOLDER.value)
-  splits = (_TRAIN_SPLIT.value, _VAL_SPLIT.value)
-  missing = [s for s in splits if s not in builder.info.splits]
-  if missing:
-    raise app.UsageError(f"no split(s) {missing}; the data has {list(builder.info.splits)}")
-  train, val = (builder.as_dataset(split=s) for s in splits)
+  try:
+    builder = datasets.builder(tfds_name=_TFDS.value, image_folder=_IMAGE_FOLDER.value,
+                               data_dir=_TFDS_DATA_DIR.value)
+    train, val = (datasets.split(builder, s) for s in (_TRAIN_SPLIT.value, _VAL_SPLIT.value))
+  except ValueError as e:
+    raise app.UsageError(str(e)) from None
   return train, val, list(builder.info.features["label"].names)
 
 
