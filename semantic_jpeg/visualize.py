@@ -18,3 +18,13 @@ def heatmap(saliency_map: np.ndarray) -> np.ndarray:
 def overlay(rgb: np.ndarray, saliency_map: np.ndarray, alpha: float = 0.5) -> np.ndarray:
   """The heatmap of a pixel-resolution map blended over the RGB photo."""
   return cv2.addWeighted(heatmap(saliency_map), alpha, rgb, 1.0 - alpha, 0.0)
+
+
+def most_salient_window(block_map: np.ndarray, side_blocks: int) -> tuple[int, int]:
+  """Top-left block (row, col) of the side x side window with the highest mean map value."""
+  side = min(side_blocks, *block_map.shape)
+  means = cv2.boxFilter(block_map.astype(np.float32), -1, (side, side), normalize=True,
+                        anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+  means = means[:block_map.shape[0] - side + 1, :block_map.shape[1] - side + 1]
+  row, col = np.unravel_index(np.argmax(means), means.shape)
+  return int(row), int(col)

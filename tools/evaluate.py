@@ -201,16 +201,6 @@ def _plot_rate_distortion(path: pathlib.Path, rows: list[dict],
   plt.close(fig)
 
 
-def _most_salient_window(block_map: np.ndarray, side_blocks: int) -> tuple[int, int]:
-  """Top-left block (row, col) of the side x side window with the highest mean map value."""
-  side = min(side_blocks, *block_map.shape)
-  means = cv2.boxFilter(block_map.astype(np.float32), -1, (side, side), normalize=True,
-                        anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
-  means = means[:block_map.shape[0] - side + 1, :block_map.shape[1] - side + 1]
-  row, col = np.unravel_index(np.argmax(means), means.shape)
-  return int(row), int(col)
-
-
 def _plot_crop(path: pathlib.Path, image: evaluation.Image, result: evaluation.ImageResult,
                quality: int) -> None:
   """Original, three encoders and the map over the most salient region, at the same size."""
@@ -218,7 +208,7 @@ def _plot_crop(path: pathlib.Path, image: evaluation.Image, result: evaluation.I
   rgb = image_io.read_image(source).rgb if isinstance(source, str) else source
   target = next(r["target_bytes"] for r in result.rows if r["quality"] == quality)
   side = max(8, min(rgb.shape[:2]) // 3 // 8 * 8)
-  row, col = _most_salient_window(result.block_map, side // 8)
+  row, col = visualize.most_salient_window(result.block_map, side // 8)
   window = (slice(8 * row, 8 * row + side), slice(8 * col, 8 * col + side))
   panels = [("original", rgb)]
   for encoder_name in _CROP_ENCODERS:
