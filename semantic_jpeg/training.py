@@ -27,6 +27,8 @@ class TrainOptions:
   image_size: side of the square crops the network sees in training.
   fine_tune: 'head' (only the class layer learns) or 'all' (batch-norm statistics stay fixed).
   multi_label: sigmoid per class (non-exclusive) instead of softmax.
+  seed: seeds the head's initialisation, shuffling and augmentation; runs then differ only
+    by the rounding of multi-threaded kernels.
   """
   image_size: int = 224
   batch_size: int = 32
@@ -35,6 +37,7 @@ class TrainOptions:
   fine_tune: str = "head"
   multi_label: bool = False
   augment: bool = True
+  seed: int = 0
 
   def __post_init__(self):
     if self.fine_tune not in FINE_TUNE_MODES:
@@ -61,7 +64,7 @@ def input_pipeline(dataset: tf.data.Dataset, num_classes: int, options: TrainOpt
     return image, target
 
   if training:
-    dataset = dataset.shuffle(1024, seed=0, reshuffle_each_iteration=True)
+    dataset = dataset.shuffle(1024, seed=options.seed, reshuffle_each_iteration=True)
   return (dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
           .batch(options.batch_size).prefetch(tf.data.AUTOTUNE))
 

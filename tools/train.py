@@ -21,6 +21,7 @@ import pathlib
 
 from absl import app
 from absl import flags
+import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -48,6 +49,7 @@ _FINE_TUNE = flags.DEFINE_enum("fine_tune", "head", training.FINE_TUNE_MODES,
 _MULTI_LABEL = flags.DEFINE_bool("multi_label", False,
                                  "Sigmoid per class (the paper's non-exclusive classes).")
 _AUGMENT = flags.DEFINE_bool("augment", True, "Random crops and flips in training.")
+_SEED = flags.DEFINE_integer("seed", 0, "Random seed for the head, shuffling and augmentation.")
 _BOX_IMAGES = flags.DEFINE_integer("box_images", 200,
                                    "Validation images for the map-in-box check (if boxes).")
 
@@ -91,7 +93,8 @@ def main(argv: list[str]) -> None:
   options = training.TrainOptions(
       image_size=_IMAGE_SIZE.value, batch_size=_BATCH_SIZE.value, epochs=_EPOCHS.value,
       learning_rate=_LEARNING_RATE.value, fine_tune=_FINE_TUNE.value,
-      multi_label=_MULTI_LABEL.value, augment=_AUGMENT.value)
+      multi_label=_MULTI_LABEL.value, augment=_AUGMENT.value, seed=_SEED.value)
+  keras.utils.set_random_seed(options.seed)  # Before the new head is built.
   train, val, class_names = _load()
   output_dir = pathlib.Path(_OUTPUT_DIR.value)
   classifier = training.new_classifier(len(class_names))
