@@ -22,16 +22,6 @@ from semantic_jpeg import quantize
 from semantic_jpeg import ratecontrol
 
 MOZJPEG = 'mozjpeg403'
-# mozjpeg's default base table (index 3, N. Robidoux), for luma and chroma alike.
-MOZJPEG_TABLE = np.array(
-    [[16, 16, 16, 18, 25, 37, 56, 85],
-     [16, 17, 20, 27, 34, 40, 53, 75],
-     [16, 20, 24, 31, 43, 62, 91, 135],
-     [18, 27, 31, 40, 53, 74, 106, 156],
-     [25, 34, 43, 53, 69, 94, 131, 189],
-     [37, 40, 62, 74, 94, 124, 169, 238],
-     [56, 53, 91, 106, 131, 169, 226, 311],
-     [85, 75, 135, 156, 189, 238, 311, 418]], dtype=np.int64)
 _MAX_TABLE_ENTRY = 32767  # mozjpeg's defaults allow 16-bit tables (not baseline).
 
 
@@ -43,7 +33,7 @@ def turbo(rgb: np.ndarray, quality: float) -> bytes:
 def mozjpeg_tables(quality: float) -> np.ndarray:
   """mozjpeg's (luma, chroma) tables at a possibly fractional quality: [2, 8, 8] uint16."""
   scale = quantize.quality_scale(quality)
-  table = np.clip(np.floor((MOZJPEG_TABLE * scale + 50.0) / 100.0), 1, _MAX_TABLE_ENTRY)
+  table = np.clip(np.floor((quantize.ROBIDOUX_TABLE * scale + 50.0) / 100.0), 1, _MAX_TABLE_ENTRY)
   return np.stack([table, table]).astype(np.uint16)
 
 

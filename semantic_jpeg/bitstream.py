@@ -1,7 +1,8 @@
 """Quantized coefficients to baseline JFIF bytes, with optional EXIF and ICC.
 
 Entropy coding is libjpeg-turbo's (through jpeglib's `write_dct`) with
-optimized Huffman tables.
+optimized Huffman tables; `progressive` rewrites a file as progressive scans
+(mozjpeg's jpegtran, lossless).
 """
 
 import contextlib
@@ -12,6 +13,7 @@ import threading
 from typing import Iterator, Sequence
 
 import jpeglib
+import mozjpeg_lossless_optimization
 import numpy as np
 
 from semantic_jpeg import errors
@@ -51,6 +53,15 @@ def encode(components: Sequence[np.ndarray], tables: Sequence[np.ndarray],
   with jpeglib_file(LIBJPEG_TURBO) as path:
     jpeg.write_dct(path, flags=['+OPTIMIZE_CODING'])
     return pathlib.Path(path).read_bytes()
+
+
+def progressive(jpeg: bytes) -> bytes:
+  """The same coefficients as progressive scans chosen for size, markers kept (lossless)."""
+  try:
+    return mozjpeg_lossless_optimization.optimize(
+        jpeg, copy=mozjpeg_lossless_optimization.COPY_MARKERS.ALL)
+  except ValueError as e:
+    raise errors.EncodeError(f'progressive rewrite failed: {e}') from None
 
 
 @contextlib.contextmanager

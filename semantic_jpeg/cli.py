@@ -38,15 +38,20 @@ _PROGRESS_MIN_FILES = 4
 flags.DEFINE_string("output_dir", None, "Folder for the outputs (created if missing).")
 flags.DEFINE_string("output", None, "compress: output JPEG file (one input only).")
 flags.DEFINE_bool("overwrite", False, "compress: allow the output to replace the input file.")
-flags.DEFINE_float("quality", None, "compress: nominal quality (1..100; fractional for dct).",
+flags.DEFINE_float("quality", None,
+                   "compress: quality knob (1..100; fractional except for composite).",
                    lower_bound=1.0, upper_bound=100.0)
 flags.DEFINE_integer("target_size", None, "compress: output size limit in bytes.",
                      lower_bound=1)
 flags.DEFINE_integer("match_jpeg_quality", None,
                      "compress: target the size of OpenCV's JPEG at this quality.",
                      lower_bound=1, upper_bound=100)
-flags.DEFINE_enum("encoder", "dct", encoder.MODES,
-                  "compress: 'dct' (per-block dead zone) or 'composite' (the paper's method).")
+flags.DEFINE_enum("encoder", "trellis", encoder.MODES,
+                  "compress: 'trellis' (saliency-weighted trellis quantization), 'dct' (per-block "
+                  "dead zone, fastest) or 'composite' (the paper's method).")
+flags.DEFINE_bool("progressive", False,
+                  "compress: progressive scans (smaller, so better at a size target) instead of "
+                  "baseline.")
 flags.DEFINE_enum("policy", "continuous", list(plan.POLICIES), "compress: map-to-quality policy.")
 flags.DEFINE_multi_string("policy_param", [], "compress: policy parameter NAME=VALUE.")
 flags.DEFINE_enum("subsampling", "420", ["420", "444"], "compress: chroma subsampling.")
@@ -196,7 +201,7 @@ def encoder_options_from_flags() -> encoder.EncoderOptions:
     return encoder.EncoderOptions(
         mode=FLAGS.encoder, policy=FLAGS.policy, policy_params=params,
         subsampling=FLAGS.subsampling, quality=FLAGS.quality, target_size=FLAGS.target_size,
-        match_jpeg_quality=FLAGS.match_jpeg_quality)
+        match_jpeg_quality=FLAGS.match_jpeg_quality, progressive=FLAGS.progressive)
   except errors.EncodeError as e:
     raise UsageError(str(e)) from None
 

@@ -1,14 +1,18 @@
 """The encoder facade: image + saliency map + options -> JPEG bytes + report.
 
-Mode 'dct' (default) writes one baseline JPEG whose quantization tables
-are the IJG tables at the plan's highest block quality; every block keeps
-only the coefficients its own quality would keep (a per-block dead zone).
-Mode 'composite' reproduces the paper's stitch-and-re-encode method.
+Mode 'trellis' (default) writes one JPEG with mozjpeg's (Robidoux) tables at
+the knob and chooses every block's coefficients by rate-distortion trellis
+quantization, with a lambda per block: the policy's block qualities lower it
+where the map is salient and raise it elsewhere (see `trellis`).
+Mode 'dct' (the fast option) uses the IJG tables at the plan's highest block
+quality; every block keeps only the coefficients its own quality would keep
+(a per-block dead zone). Mode 'composite' reproduces the paper's
+stitch-and-re-encode method.
 """
 
 import dataclasses
 import time
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -21,8 +25,9 @@ from semantic_jpeg import image_io
 from semantic_jpeg import plan
 from semantic_jpeg import quantize
 from semantic_jpeg import ratecontrol
+from semantic_jpeg import trellis
 
-MODES = ('dct', 'composite')
+MODES = ('trellis', 'dct', 'composite')
 DEFAULT_QUALITY = 75.0
 MAX_SIDE = 65500  # Largest JPEG dimension libjpeg accepts.
 
@@ -32,20 +37,25 @@ class EncoderOptions:
   """How to encode.
 
   Attributes:
-    mode: 'dct' (per-block dead zone, one JPEG) or 'composite' (the paper).
+    mode: 'trellis' (per-block rate-distortion weighting), 'dct' (per-block
+      dead zone) or 'composite' (the paper).
     policy: name of a policy in `plan.POLICIES`.
-    policy_params: keyword parameters of that policy.
+    policy_params: keyword parameters of that policy (mode 'trellis' has its
+      own defaults for 'continuous': see `TRELLIS_POLICY_DEFAULTS`).
     subsampling: '420', '444' or 'gray' (a 2-D image is always gray).
-    quality: rate knob in 1..100 (fractional in mode 'dct'): the policy's
-      base quality, or the final re-encode quality in mode 'composite'.
+    quality: rate knob in 1..100 (fractional except in mode 'composite'):
+      the table quality in mode 'trellis', the policy's base quality in mode
+      'dct', the final re-encode quality in mode 'composite'.
     target_size: file size limit in bytes; the knob is searched.
     match_jpeg_quality: target the size of OpenCV's JPEG at this quality.
     tolerance: a target counts as met within [1 - tolerance, 1] x target.
+    progressive: write progressive scans (smaller; every size step pays a
+      lossless rewrite) instead of baseline.
 
   At most one of quality, target_size and match_jpeg_quality may be set;
   with none, quality is DEFAULT_QUALITY.
   """
-  mode: str = 'dct'
+  mode: str = 'trellis'
   policy: str = 'continuous'
   policy_params: Mapping[str, float] = dataclasses.field(default_factory=dict)
   subsampling: str = '420'
@@ -53,6 +63,7 @@ class EncoderOptions:
   target_size: int | None = None
   match_jpeg_quality: int | None = None
   tolerance: float = ratecontrol.DEFAULT_TOLERANCE
+  progressive: bool = False
 
   def __post_init__(self):
     _check_choice('mode', self.mode, MODES)
@@ -119,7 +130,7 @@ def compress(image: np.ndarray, saliency_map: np.ndarray,
              options: EncoderOptions | None = None, *,
              exif: bytes | None = None,
              icc_profile: bytes | None = None) -> tuple[bytes, EncodeReport]:
-  """Compresses an image into one baseline JPEG guided by a saliency map.
+  """Compresses an image into one JPEG guided by a saliency map.
 
   Args:
     image: (H, W, 3) RGB or (H, W) grayscale, uint8.
@@ -146,16 +157,18 @@ def compress(image: np.ndarray, saliency_map: np.ndarray,
       icc_profile)
   target = _target_size(image, options)
   clock.lap('reference')
-  encoder = _DCTEncoder if options.mode == 'dct' else _CompositeEncoder
+  encoder = {'trellis': _TrellisEncoder, 'dct': _DCTEncoder,
+             'composite': _CompositeEncoder}[options.mode]
   encode = encoder(image, saliency, options, segments, clock)
+  write = _progressive(encode, clock) if options.progressive else encode
   if target is None:
     quality = DEFAULT_QUALITY if options.quality is None else options.quality
-    result = ratecontrol.SearchResult(quality, encode(quality), 1, True)
+    result = ratecontrol.SearchResult(quality, write(quality), 1, True)
   else:
     result = ratecontrol.search(
-        encode, target, guess=encode.guess(options.match_jpeg_quality),
+        write, target, guess=encode.guess(options.match_jpeg_quality),
         tolerance=options.tolerance, integer=options.mode == 'composite',
-        bounds=encode.KNOB_RANGE)
+        bounds=encode.KNOB_RANGE, resolution=encode.RESOLUTION)
   clock.lap('search')
   report = EncodeReport(
       size=len(result.data), target_size=target, quality=result.quality,
@@ -175,12 +188,111 @@ def compress_decoded(image: image_io.DecodedImage, saliency_map: np.ndarray,
                   icc_profile=image.icc_profile)
 
 
+TRELLIS_POLICY_DEFAULTS = {'continuous': {'coverage': 0.35, 'softness': 0.3}}
+# Policy qualities to lambda: 38 quality points (the default span) are a factor e.
+QUALITY_PER_LAMBDA_E_FOLD = 38.0
+
+
+class _TrellisEncoder:
+  """Mode 'trellis': transforms once, then trellis-quantizes per knob.
+
+  The knob is the quality of mozjpeg's tables (`quantize.staggered_table`). Code
+  length estimates carry over from one knob to the next, so after the first
+  encode one trellis pass suffices.
+  """
+
+  KNOB_RANGE = (1.0, 100.0)
+  RESOLUTION = 0.01  # Table entries are integers: sizes move in (small) steps.
+
+  def __init__(self, image: np.ndarray, saliency: np.ndarray,
+               options: EncoderOptions, segments: list[bytes],
+               clock: _Clock):
+    subsampling = 'gray' if image.ndim == 2 else options.subsampling
+    self._size = image.shape[:2]
+    self._segments = segments
+    self._clock = clock
+    self._policy = options.policy
+    self._params = {**TRELLIS_POLICY_DEFAULTS.get(options.policy, {}),
+                    **options.policy_params}
+    self._saliency = saliency
+    planes = colour.to_planes(image, subsampling)
+    self._luma = planes[0]
+    self._coefficients = [dct.forward(p) for p in planes]
+    self._clipped = bool((self._luma >= 255).any())
+    self._dering_step = None
+    clock.lap('dct')
+    self._lambdas = self._block_lambdas()
+    self._code_lengths = [None] * len(planes)
+
+  def _block_lambdas(self) -> list[np.ndarray]:
+    """Per-block lambdas: texture-adaptive, luma weighted by the policy."""
+    strength, scale = trellis.adaptive_strength(trellis.activity(self._coefficients[0]))
+    qualities = self.block_qualities(plan.PAPER_QUALITY)
+    centre = (qualities.max() + qualities.min()) / 2.0
+    lambdas = []
+    for index, coefficients in enumerate(self._coefficients):
+      base = trellis.LUMA_SCALE if index == 0 else trellis.CHROMA_SCALE
+      lam = trellis.texture_lambdas(coefficients.reshape(-1, 64), base * scale)
+      lam = lam.reshape(coefficients.shape[:2])
+      if index == 0:
+        lam *= np.exp(-strength * (qualities - centre) / QUALITY_PER_LAMBDA_E_FOLD)
+      lambdas.append(lam)
+    return lambdas
+
+  def block_qualities(self, quality: float) -> np.ndarray:
+    """Luma block qualities of the policy at the knob (they set the lambdas)."""
+    return plan.block_qualities(self._policy, self._saliency, quality, self._params)
+
+  def guess(self, reference: int | None) -> float:
+    """mozjpeg's tables at quality 50 + Q / 2 give about the size of IJG's at Q."""
+    return 50.0 + float(reference or plan.PAPER_QUALITY) / 2.0
+
+  def __call__(self, quality: float) -> bytes:
+    self._clock.lap('search')
+    table = quantize.staggered_table(quantize.ROBIDOUX_TABLE, quality)
+    self._dering(table[0, 0])
+    components = []
+    for index, coefficients in enumerate(self._coefficients):
+      passes = 2 if self._code_lengths[index] is None else 1
+      levels, self._code_lengths[index] = trellis.quantize(
+          coefficients, table, self._lambdas[index], passes=passes,
+          symbol_bits=self._code_lengths[index])
+      components.append(levels)
+    self._clock.lap('quantize')
+    tables = [table] * min(len(components), 2)
+    data = bitstream.insert_segments(
+        bitstream.encode(components, tables, *self._size), self._segments)
+    self._clock.lap('write')
+    return data
+
+  def _dering(self, dc_step: float) -> None:
+    """Re-transforms the luma with overshoot deringing when white is clipped."""
+    if self._clipped and dc_step != self._dering_step:
+      self._dering_step = dc_step
+      self._coefficients[0] = dct.forward(
+          trellis.dering(self._luma.astype(np.float64), float(dc_step)))
+
+
+def _progressive(encode: Callable[[float], bytes], clock: _Clock) -> Callable[[float], bytes]:
+  """An encoder whose files are rewritten as progressive scans."""
+
+  def write(quality: float) -> bytes:
+    data = encode(quality)
+    clock.lap('write')
+    data = bitstream.progressive(data)
+    clock.lap('progressive')
+    return data
+
+  return write
+
+
 class _DCTEncoder:
   """Mode 'dct': transforms once, then quantizes and writes per knob."""
 
   # Size searches may move the knob past 1..100: block qualities are clamped
   # to 1..100 per block, so at the ends every policy reaches all-1 or all-100.
   KNOB_RANGE = (1.0 - 100.0, 100.0 + plan.PAPER_QUALITY)
+  RESOLUTION = 1e-3
 
   def __init__(self, image: np.ndarray, saliency: np.ndarray,
                options: EncoderOptions, segments: list[bytes],
@@ -229,6 +341,7 @@ class _CompositeEncoder:
   """Mode 'composite': stitches once, then re-encodes per knob."""
 
   KNOB_RANGE = (1.0, 100.0)  # OpenCV's quality.
+  RESOLUTION = 1.0
 
   def __init__(self, image: np.ndarray, saliency: np.ndarray,
                options: EncoderOptions, segments: list[bytes],

@@ -4,10 +4,13 @@ For each image and target quality Q, the target size is libjpeg-turbo's (OpenCV'
 every encoder is rate-matched to at most that size:
 
 - `turbo`: libjpeg-turbo itself, the target.
-- `uniform`: our encoder with the `uniform` policy: the control that has our optimized Huffman
-  tables but ignores the map, so that their gain is not credited to saliency.
+- `uniform`: our default encoder with the `uniform` policy: the control that has our trellis,
+  tables and optimized Huffman tables but ignores the map, so that their gain is not credited
+  to saliency.
 - `composite`: the paper's method (stitch qualities 10..100, re-encode), its default policy.
-- `semantic`: semantic_jpeg's default (`dct` mode, `continuous` policy).
+- `dct`: our fast mode (per-block dead zone, `continuous` policy).
+- `semantic`: semantic_jpeg's default (`trellis` mode, `continuous` policy), baseline output.
+- `progressive`: the same with progressive output.
 - `mozjpeg`, `jpegli`: the best JPEG encoders in use (see `baselines`).
 
 Every file is decoded by OpenCV and scored with `metrics.full_reference` against the original,
@@ -32,7 +35,8 @@ from semantic_jpeg import metrics
 from semantic_jpeg import ratecontrol
 from semantic_jpeg import saliency
 
-ENCODERS = ('turbo', 'uniform', 'composite', 'semantic', 'mozjpeg', 'jpegli')
+ENCODERS = ('turbo', 'uniform', 'composite', 'dct', 'semantic', 'progressive', 'mozjpeg',
+            'jpegli')
 SALIENT_SHARE = 0.25  # The map's top quarter of blocks counts as salient.
 PAPER_POLICY = 'two_level_high_coverage'  # The paper's default mixing model.
 
@@ -75,10 +79,18 @@ def _encode(name: str, rgb: np.ndarray, block_map: np.ndarray, target: int,
     return result.data, result.quality, result.met
   options = {'uniform': dict(policy='uniform'),
              'composite': dict(mode='composite', policy=PAPER_POLICY),
-             'semantic': {}}[name]
+             'dct': dict(mode='dct'), 'semantic': {}, 'progressive': dict(progressive=True)}[name]
   data, report = encoder.compress(rgb, block_map,
                                   encoder.EncoderOptions(target_size=target, **options))
   return data, report.quality, report.target_met
+
+
+def _salient_cuts(rgb: np.ndarray, decoded: np.ndarray,
+                  block_map: np.ndarray) -> dict[str, float]:
+  """PSNR-HVS-M over the map's top 10 % and top 50 % of blocks (the gain must not hinge on one cut)."""
+  return {f'salient_psnr_hvsm_top{round(100 * share)}':
+          metrics.salient_psnr_hvsm(rgb, decoded, salient_blocks(block_map, share))
+          for share in (0.1, 0.5)}
 
 
 def _semantic_consistency(model: saliency.MSROIModel, original: saliency.SaliencyResult,
@@ -111,6 +123,7 @@ def evaluate_image(model: saliency.MSROIModel, image: Image, settings: Settings)
           'encode_ms': encode_ms,
           **metrics.full_reference(rgb, decoded, salient_blocks=salient,
                                    block_map=original.block_map, slow=settings.slow_metrics),
+          **_salient_cuts(rgb, decoded, original.block_map),
           **_semantic_consistency(model, original, decoded)})
   return ImageResult(name, rows, original.block_map)
 

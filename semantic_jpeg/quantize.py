@@ -1,4 +1,4 @@
-"""IJG quantization tables, quality scaling and per-block dead-zone quantization.
+"""Quantization tables (IJG, Robidoux), quality scaling and per-block dead-zone quantization.
 
 The encoder writes one fine base table per component for the whole image;
 each block then keeps only the coefficients that its own, coarser quality
@@ -24,6 +24,23 @@ CHROMA_TABLE[:4, :4] = [[17, 18, 24, 47],
                         [24, 26, 56, 99],
                         [47, 66, 99, 99]]
 
+# mozjpeg's default base table (index 3, N. Robidoux), for luma and chroma alike.
+ROBIDOUX_TABLE = np.array(
+    [[16, 16, 16, 18, 25, 37, 56, 85],
+     [16, 17, 20, 27, 34, 40, 53, 75],
+     [16, 20, 24, 31, 43, 62, 91, 135],
+     [18, 27, 31, 40, 53, 74, 106, 156],
+     [25, 34, 43, 53, 69, 94, 131, 189],
+     [37, 40, 62, 74, 94, 124, 169, 238],
+     [56, 53, 91, 106, 131, 169, 226, 311],
+     [85, 75, 135, 156, 189, 238, 311, 418]], dtype=np.int32)
+
+# Natural (row-major) index of each zigzag position.
+ZIGZAG = np.array([0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40,
+                   48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29,
+                   22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47,
+                   55, 62, 63], dtype=np.int64)
+
 MIN_QUALITY = 1.0
 MAX_QUALITY = 100.0
 _AC_LIMIT = 1023  # Baseline Huffman coding has AC magnitude categories <= 10.
@@ -46,7 +63,7 @@ def scaled_table(basic: np.ndarray, quality: np.ndarray | float) -> np.ndarray:
   """Scales a basic table like libjpeg's jpeg_add_quant_table (baseline).
 
   Args:
-    basic: (8, 8) basic table (LUMA_TABLE or CHROMA_TABLE).
+    basic: (8, 8) basic table (LUMA_TABLE, CHROMA_TABLE or ROBIDOUX_TABLE).
     quality: scalar or array of shape S of qualities in 1..100.
 
   Returns:
@@ -54,6 +71,28 @@ def scaled_table(basic: np.ndarray, quality: np.ndarray | float) -> np.ndarray:
   """
   scale = quality_scale(quality)[..., None, None]
   table = np.floor((basic * scale + 50.0) / 100.0)
+  return np.clip(table, 1, 255).astype(np.int32)
+
+
+def _staggered_offsets() -> np.ndarray:
+  """Rounding offsets in (0, 1), one per entry: the bit-reversed zigzag position, (8, 8)."""
+  position = np.empty(64, np.int64)
+  position[ZIGZAG] = np.arange(64)
+  reversed_bits = np.array([int(f'{i:06b}'[::-1], 2) for i in range(64)])
+  return ((reversed_bits[position] + 0.5) / 64.0).reshape(8, 8)
+
+
+_STAGGER = _staggered_offsets()
+
+
+def staggered_table(basic: np.ndarray, quality: float) -> np.ndarray:
+  """`scaled_table` with a different rounding offset per entry, for smooth rate control.
+
+  With one offset (libjpeg's 0.5), entries with equal basic values change at
+  the same quality, and the file size jumps there; staggered offsets spread
+  those changes over the quality axis. Entries are within 1 of `scaled_table`'s.
+  """
+  table = np.floor(basic * quality_scale(quality) / 100.0 + _STAGGER)
   return np.clip(table, 1, 255).astype(np.int32)
 
 

@@ -49,7 +49,8 @@ def opencv_jpeg_size(image: np.ndarray, quality: int) -> int:
 
 def search(encode: Callable[[float], bytes], target: int, *, guess: float,
            tolerance: float = DEFAULT_TOLERANCE, integer: bool = False,
-           bounds: tuple[float, float] = (MIN_QUALITY, MAX_QUALITY)) -> SearchResult:
+           bounds: tuple[float, float] = (MIN_QUALITY, MAX_QUALITY),
+           resolution: float = 1e-3) -> SearchResult:
   """Finds the knob whose file is at most `target` bytes and closest to it.
 
   Args:
@@ -59,6 +60,8 @@ def search(encode: Callable[[float], bytes], target: int, *, guess: float,
     tolerance: relative width of the acceptable window below the target.
     integer: restrict the knob to integers (e.g. for OpenCV's quality).
     bounds: the knob's range (default: quality 1..100).
+    resolution: the search stops when the bracket is this narrow (1 for
+      integer knobs): sizes that jump there cannot be split any finer.
 
   Returns:
     The largest file found that does not exceed the target; `met` tells
@@ -68,7 +71,8 @@ def search(encode: Callable[[float], bytes], target: int, *, guess: float,
   Raises:
     EncodeError: the file at the lowest knob already exceeds the target.
   """
-  state = _Bracket(target, tolerance, integer, bounds)
+  state = _Bracket(target, tolerance, integer, max(resolution, 1.0) if integer else resolution,
+                   bounds)
   quality = state.snap(guess)
   while True:
     state.add(quality, encode(quality))
@@ -86,18 +90,20 @@ def search(encode: Callable[[float], bytes], target: int, *, guess: float,
 class _Bracket:
   """Search state: the closest encodes below and above the target."""
 
-  def __init__(self, target: int, tolerance: float, integer: bool,
+  def __init__(self, target: int, tolerance: float, integer: bool, resolution: float,
                bounds: tuple[float, float]):
     self.target = target
     self.low, self.high = bounds
     self.floor = (1.0 - tolerance) * target
     self.aim = (1.0 - tolerance / 2.0) * target
     self.integer = integer
+    self.resolution = resolution
     self.below: tuple[float, bytes] | None = None
     self.above: tuple[float, bytes] | None = None
     self.last: tuple[float, float] | None = None  # (quality, log size)
     self.slope = _SLOPE
     self.steps = 0
+    self.previous_width: float | None = None
 
   def snap(self, quality: float) -> float:
     """Clamps to the knob range, rounding when the knob is an integer."""
@@ -130,17 +136,24 @@ class _Bracket:
       return self.above[0] <= self.low
     if self.above is None:
       return self.below[0] >= self.high
-    gap = self.above[0] - self.below[0]
-    return gap <= (1.0 if self.integer else 1e-3)
+    return self.above[0] - self.below[0] <= self.resolution
 
   def next_quality(self) -> float:
-    """Secant step toward the aim, kept strictly inside the bracket."""
+    """Secant step toward the aim, kept strictly inside the bracket.
+
+    Where the bracket did not halve since the last step (a jump in size,
+    which secants cannot cross), the step bisects instead.
+    """
     quality, log_size = self.last
     step = (math.log(self.aim) - log_size) / self.slope
     candidate = quality + step
     if self.below is not None and self.above is not None:
       low, high = self.below[0], self.above[0]
-      margin = 0.1 * (high - low)
+      width = high - low
+      if self.previous_width is not None and width > self.previous_width / 2:
+        candidate = (low + high) / 2
+      self.previous_width = width
+      margin = 0.1 * width
       candidate = min(max(candidate, low + margin), high - margin)
       if self.integer:
         candidate = min(max(round(candidate), low + 1), high - 1)

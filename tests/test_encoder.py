@@ -7,9 +7,12 @@ from PIL import Image
 import pytest
 
 from conftest import read_rgb
+from semantic_jpeg import baselines
 from semantic_jpeg import composite
 from semantic_jpeg import encoder
 from semantic_jpeg import errors
+from semantic_jpeg import evaluation
+from semantic_jpeg import metrics
 from semantic_jpeg import plan
 from semantic_jpeg import ratecontrol
 from semantic_jpeg import saliency
@@ -39,10 +42,10 @@ def salient_pixels(block_map: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_salient_blocks_beat_plain_jpeg_at_equal_size(block_maps, name):
+def test_dct_mode_beats_plain_jpeg_in_salient_blocks_at_equal_size(block_maps, name):
   image = read_rgb(f"{name}.png")
   data, report = encoder.compress(image, block_maps[name],
-                                  encoder.EncoderOptions(match_jpeg_quality=50))
+                                  encoder.EncoderOptions(mode="dct", match_jpeg_quality=50))
   plain = composite.encode(image, 50, "420")
   assert 0.99 * len(plain) <= len(data) <= len(plain) and report.target_met
   ours, theirs = composite.decode(data), composite.decode(plain)
@@ -51,17 +54,72 @@ def test_salient_blocks_beat_plain_jpeg_at_equal_size(block_maps, name):
   assert psnr(image, ours) >= psnr(image, theirs) - 0.5
 
 
-def test_uniform_control_isolates_the_huffman_gain(block_maps):
+def test_dct_mode_uniform_control_isolates_the_huffman_gain(block_maps):
   """Our path at uniform quality beats OpenCV everywhere (optimized Huffman tables only)."""
   image = read_rgb("kodim23.png")
-  data, _ = encoder.compress(image, block_maps["kodim23"],
-                             encoder.EncoderOptions(policy="uniform", match_jpeg_quality=50))
+  data, _ = encoder.compress(image, block_maps["kodim23"], encoder.EncoderOptions(
+      mode="dct", policy="uniform", match_jpeg_quality=50))
   plain = composite.encode(image, 50, "420")
   ours, theirs = composite.decode(data), composite.decode(plain)
   mask = salient_pixels(block_maps["kodim23"], image.shape[:2])
   assert 0.0 < psnr(image, ours) - psnr(image, theirs) < 0.6
   assert abs((psnr(image, ours, mask) - psnr(image, theirs, mask)) -
              (psnr(image, ours) - psnr(image, theirs))) < 0.3  # No region is favoured.
+
+
+@pytest.fixture(scope="module")
+def trellis_files(block_maps):
+  """Per image: the target and the default (trellis), uniform-trellis and mozjpeg files."""
+  files = {}
+  for name in NAMES:
+    image = read_rgb(f"{name}.png")
+    target = ratecontrol.opencv_jpeg_size(image, 50)
+    compress = lambda **options: encoder.compress(  # noqa: E731
+        image, block_maps[name], encoder.EncoderOptions(target_size=target, **options))[0]
+    files[name] = dict(target=target, semantic=compress(), uniform=compress(policy="uniform"),
+                       mozjpeg=baselines.rate_matched("mozjpeg", image, target).data)
+  return files
+
+
+def scores(name: str, data: bytes, block_map: np.ndarray) -> tuple[float, float]:
+  """(whole-image SSIMULACRA 2, PSNR-HVS-M of the map's top quarter of blocks)."""
+  image, decoded = read_rgb(f"{name}.png"), composite.decode(data)
+  return (metrics.ssimulacra2(image, decoded),
+          metrics.salient_psnr_hvsm(image, decoded, evaluation.salient_blocks(block_map)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_trellis_beats_mozjpeg_where_people_look(block_maps, trellis_files, name):
+  files = trellis_files[name]
+  assert len(files["semantic"]) <= files["target"]
+  ours, theirs = (scores(name, files[key], block_maps[name]) for key in ("semantic", "mozjpeg"))
+  assert ours[1] >= theirs[1] + 0.8  # Salient PSNR-HVS-M, dB.
+  assert ours[0] >= theirs[0] - 1.5  # Whole-image SSIMULACRA 2.
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_uniform_trellis_control_matches_mozjpeg(block_maps, trellis_files, name):
+  """Without the map our trellis is at least mozjpeg's equal, so the salient gain is the map's."""
+  files = trellis_files[name]
+  uniform, mozjpeg, semantic = (scores(name, files[key], block_maps[name])
+                                for key in ("uniform", "mozjpeg", "semantic"))
+  assert uniform[0] >= mozjpeg[0] - 1.0 and abs(uniform[1] - mozjpeg[1]) < 0.6
+  assert semantic[1] >= uniform[1] + 0.7
+
+
+def test_progressive_output_is_smaller_and_decodes_everywhere(block_maps):
+  image = read_rgb("kodim23.png")
+  baseline, _ = encoder.compress(image, block_maps["kodim23"], encoder.EncoderOptions(quality=70))
+  data, report = encoder.compress(image, block_maps["kodim23"],
+                                  encoder.EncoderOptions(quality=70, progressive=True))
+  assert Image.open(io.BytesIO(data)).info.get("progressive") and len(data) < len(baseline)
+  assert report.timings_ms["progressive"] > 0
+  np.testing.assert_array_equal(composite.decode(data), decode_pillow(data))
+  np.testing.assert_array_equal(composite.decode(data), composite.decode(baseline))
+  target = int(0.9 * len(baseline))
+  data, report = encoder.compress(image, block_maps["kodim23"],
+                                  encoder.EncoderOptions(target_size=target, progressive=True))
+  assert 0.95 * target <= len(data) <= target and report.steps <= 12
 
 
 def test_composite_mode_reproduces_the_paper(block_maps):
@@ -118,7 +176,7 @@ def test_size_targets_land_in_the_window(block_maps, target):
   data, report = encoder.compress(image, block_maps["kodim23"],
                                   encoder.EncoderOptions(target_size=target))
   assert 0.99 * target <= len(data) <= target and report.target_met
-  assert report.steps <= 8
+  assert report.steps <= 10
 
 
 def test_unreachable_targets():
@@ -127,6 +185,9 @@ def test_unreachable_targets():
   with pytest.raises(errors.EncodeError, match="smallest possible"):
     encoder.compress(image, flat, encoder.EncoderOptions(target_size=100))
   data, report = encoder.compress(image, flat, encoder.EncoderOptions(target_size=10**7))
+  assert not report.target_met and report.quality == 100 and len(data) < 10**7
+  data, report = encoder.compress(image, flat,
+                                  encoder.EncoderOptions(mode="dct", target_size=10**7))
   assert not report.target_met and report.quality_shares == {100: 1.0} and len(data) < 10**7
 
 

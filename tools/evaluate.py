@@ -63,10 +63,13 @@ _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder for the results.",
 
 # Metrics of the summary and the figure, in the paper's order, then ours.
 _REPORTED = metrics.PAPER_METRICS + ("ssimulacra2", "salient_psnr", "salient_psnr_hvsm",
+                                     "salient_psnr_hvsm_top10", "salient_psnr_hvsm_top50",
                                      "map_weighted_psnr", "top1_same", "top5_overlap")
 _CROP_ENCODERS = ("turbo", "mozjpeg", "semantic")
+_DIFFERENCES = ("turbo", "mozjpeg")  # Columns: semantic_jpeg's mean minus theirs.
 _LABELS = {"turbo": "libjpeg-turbo", "uniform": "ours, uniform (control)",
-           "composite": "paper (composite)", "semantic": "semantic_jpeg",
+           "composite": "paper (composite)", "dct": "ours, dct mode (fast)",
+           "semantic": "semantic_jpeg", "progressive": "semantic_jpeg, progressive",
            "mozjpeg": "mozjpeg", "jpegli": "jpegli"}
 
 
@@ -142,12 +145,15 @@ def _summary(dataset: str, rows: list[dict], settings: evaluation.Settings) -> s
            "original). Means over images; higher is better for every metric.", ""]
   for quality in settings.qualities:
     lines += [f"## Target: libjpeg-turbo quality {quality}", "",
-              "| metric | " + " | ".join(_LABELS[n] for n in names) +
-              " | semantic − turbo |", "|---|" + "---|" * (len(names) + 1)]
+              "| metric | " + " | ".join(_LABELS[n] for n in names) + " | " +
+              " | ".join(f"semantic − {n}" for n in _DIFFERENCES) + " |",
+              "|---|" + "---|" * (len(names) + len(_DIFFERENCES))]
     for key in ("bpp", "size_ratio") + tuple(k for k in _REPORTED if k in rows[0]):
       means = [_mean(rows, n, quality, key) for n in names]
-      delta = _mean(rows, "semantic", quality, key) - means[0] if "semantic" in names else 0
-      lines.append(f"| {key} | " + " | ".join(f"{m:.4f}" for m in means) + f" | {delta:+.4f} |")
+      deltas = [_mean(rows, "semantic", quality, key) - _mean(rows, n, quality, key)
+                if {"semantic", n} <= set(names) else float("nan") for n in _DIFFERENCES]
+      lines.append(f"| {key} | " + " | ".join(f"{m:.4f}" for m in means) + " | " +
+                   " | ".join(f"{d:+.4f}" for d in deltas) + " |")
     lines += ["", _size_matching(rows, names, quality), ""]
     if "semantic" in names:
       lines += _wins(rows, names, quality, len(images))
@@ -176,6 +182,11 @@ def _wins(rows: list[dict], names: tuple[str, ...], quality: int, count: int) ->
   for other in (n for n in names if n != "semantic"):
     wins = [sum(by[i, "semantic"][k] > by[i, other][k] for i in images) for k in keys]
     lines.append(f"| {_LABELS[other]} | " + " | ".join(str(w) for w in wins) + " |")
+  if "mozjpeg" in names and "ssimulacra2" in keys:
+    close = sum(by[i, "semantic"]["ssimulacra2"] >= by[i, "mozjpeg"]["ssimulacra2"] - 1.0
+                for i in images)
+    lines += ["", f"semantic_jpeg's SSIMULACRA 2 is within 1.0 of mozjpeg's (or above it) on "
+              f"{close} of {count} images."]
   return lines + [""]
 
 
