@@ -6,12 +6,12 @@ For each 8x8 block, a dynamic program over the zigzag positions picks the AC lev
 
 where bits(v) counts the Huffman code of each (run, size) symbol, its magnitude bits, ZRL and
 end-of-block codes. As in mozjpeg, a position only gets a state when its rounded level is at least
-1, and the candidates there are the rounded level and the one below it; end-of-block is placed by
-cost. Code lengths start from a generic estimate and are re-estimated from the chosen symbols
+1, and the candidates there are the largest level of each smaller magnitude category (1, 3, 7, ...)
+plus the rounded level and the one below it; end-of-block is placed by cost. Code lengths start from a generic estimate and are re-estimated from the chosen symbols
 between passes.
 
 The kernel runs compiled by numba: the dynamic program has a data-dependent number of states per
-block, which numpy can only vectorise by padding every block to 63 states (about 20x more work).
+block, which numpy could only vectorise by padding every block to 63 states.
 """
 
 import math
