@@ -49,6 +49,9 @@ flags.DEFINE_integer("match_jpeg_quality", None,
 flags.DEFINE_enum("encoder", "trellis", encoder.MODES,
                   "compress: 'trellis' (saliency-weighted trellis quantization), 'dct' (per-block "
                   "dead zone, fastest) or 'composite' (the paper's method).")
+flags.DEFINE_float("strength", 1.0,
+                   "compress, --encoder trellis: how strongly the map moves bits (0 ignores it).",
+                   lower_bound=0.0, upper_bound=encoder.MAX_STRENGTH)
 flags.DEFINE_bool("progressive", False,
                   "compress: progressive scans (smaller, so better at a size target) instead of "
                   "baseline.")
@@ -201,7 +204,8 @@ def encoder_options_from_flags() -> encoder.EncoderOptions:
     return encoder.EncoderOptions(
         mode=FLAGS.encoder, policy=FLAGS.policy, policy_params=params,
         subsampling=FLAGS.subsampling, quality=FLAGS.quality, target_size=FLAGS.target_size,
-        match_jpeg_quality=FLAGS.match_jpeg_quality, progressive=FLAGS.progressive)
+        match_jpeg_quality=FLAGS.match_jpeg_quality, progressive=FLAGS.progressive,
+        strength=FLAGS.strength)
   except errors.EncodeError as e:
     raise UsageError(str(e)) from None
 

@@ -30,6 +30,7 @@ from semantic_jpeg import trellis
 MODES = ('trellis', 'dct', 'composite')
 DEFAULT_QUALITY = 75.0
 MAX_SIDE = 65500  # Largest JPEG dimension libjpeg accepts.
+MAX_STRENGTH = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +52,8 @@ class EncoderOptions:
     tolerance: a target counts as met within [1 - tolerance, 1] x target.
     progressive: write progressive scans (smaller; every size step pays a
       lossless rewrite) instead of baseline.
+    strength: mode 'trellis': how much the map moves lambda, a multiplier on
+      the image-adaptive strength (0 ignores the map, like policy 'uniform').
 
   At most one of quality, target_size and match_jpeg_quality may be set;
   with none, quality is DEFAULT_QUALITY.
@@ -64,6 +67,7 @@ class EncoderOptions:
   match_jpeg_quality: int | None = None
   tolerance: float = ratecontrol.DEFAULT_TOLERANCE
   progressive: bool = False
+  strength: float = 1.0
 
   def __post_init__(self):
     _check_choice('mode', self.mode, MODES)
@@ -84,6 +88,8 @@ class EncoderOptions:
           'in 1..100')
     if self.target_size is not None and self.target_size <= 0:
       raise errors.EncodeError(f'target_size {self.target_size} is not > 0')
+    if not 0 <= self.strength <= MAX_STRENGTH:
+      raise errors.EncodeError(f'strength {self.strength} is outside 0..{MAX_STRENGTH}')
     if not 0 < self.tolerance < 1:
       raise errors.EncodeError(f'tolerance {self.tolerance} is outside (0, 1)')
 
@@ -188,7 +194,7 @@ def compress_decoded(image: image_io.DecodedImage, saliency_map: np.ndarray,
                   icc_profile=image.icc_profile)
 
 
-TRELLIS_POLICY_DEFAULTS = {'continuous': {'coverage': 0.35, 'softness': 0.3}}
+TRELLIS_POLICY_DEFAULTS = {'continuous': {'coverage': 0.4, 'softness': 0.35}}
 # Policy qualities to lambda: 38 quality points (the default span) are a factor e.
 QUALITY_PER_LAMBDA_E_FOLD = 38.0
 
@@ -215,6 +221,7 @@ class _TrellisEncoder:
     self._params = {**TRELLIS_POLICY_DEFAULTS.get(options.policy, {}),
                     **options.policy_params}
     self._saliency = saliency
+    self._strength = options.strength
     planes = colour.to_planes(image, subsampling)
     self._luma = planes[0]
     self._coefficients = [dct.forward(p) for p in planes]
@@ -232,11 +239,13 @@ class _TrellisEncoder:
     lambdas = []
     for index, coefficients in enumerate(self._coefficients):
       base = trellis.LUMA_SCALE if index == 0 else trellis.CHROMA_SCALE
-      lam = trellis.texture_lambdas(coefficients.reshape(-1, 64), base * scale)
-      lam = lam.reshape(coefficients.shape[:2])
+      blocks = coefficients.reshape(-1, 64)
+      lam = trellis.texture_lambdas(blocks, base * scale)
       if index == 0:
-        lam *= np.exp(-strength * (qualities - centre) / QUALITY_PER_LAMBDA_E_FOLD)
-      lambdas.append(lam)
+        weights = (-strength * self._strength * (qualities - centre).ravel() /
+                   QUALITY_PER_LAMBDA_E_FOLD)
+        lam = lam * trellis.saliency_multipliers(blocks, weights)
+      lambdas.append(lam.reshape(coefficients.shape[:2]))
     return lambdas
 
   def block_qualities(self, quality: float) -> np.ndarray:

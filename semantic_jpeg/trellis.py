@@ -33,11 +33,14 @@ _LAMBDA_DIVISOR = 2.0 ** 14.75
 # Lambda scales (mozjpeg's own is 1/64 in these units): a finer table with a firmer trellis.
 LUMA_SCALE = 0.035
 CHROMA_SCALE = 0.05
-# adaptive_strength: full strength at activity 4.4, fading linearly over 1.2.
-_FADE_END = 5.6
-_FADE_WIDTH = 1.2
-_MIN_STRENGTH, _MAX_STRENGTH = 0.3, 1.3
+# adaptive_strength: saliency strength 1.6 at activity 4.4, 0.6 to 1.3 times that; lambda scale
+# factor 1 up to activity 5.4, down to 0.45 above it.
+_STRENGTH = 1.6
+_STRENGTH_RAMP = (5.6, 1.2)  # (activity where the ramp reaches 0, its width)
+_STRENGTH_LIMITS = (0.6, 1.3)
+_SCALE_RAMP = (6.4, 1.0)
 _MIN_SCALE_FACTOR = 0.45
+_FLAT_ENERGY = 50.0  # saliency_multipliers: mean AC energy at which an increase is halved.
 
 
 @numba.njit(cache=True)
@@ -308,10 +311,27 @@ def adaptive_strength(image_activity: float) -> tuple[float, float]:
 
   In detailed images the background holds most of the bits and most of what the eye (and
   SSIMULACRA 2) sees elsewhere, so taking bits from it costs more: above an activity of 4.4 the
-  saliency weighting fades to 0.3 of its strength and the trellis gets gentler (down to 0.45 of
-  its lambda); smooth images get up to 1.3 times the strength. Fitted on Kodak at the size of
-  libjpeg-turbo's quality 50 (results/kodak).
+  saliency weighting fades to 0.6 of its strength, and above 5.4 the trellis gets gentler (down
+  to 0.45 of its lambda); smooth images get up to 1.3 times the strength. Fitted on Kodak at the
+  size of libjpeg-turbo's quality 50 (results/kodak).
   """
-  ramp = (_FADE_END - image_activity) / _FADE_WIDTH
-  return (float(np.clip(ramp, _MIN_STRENGTH, _MAX_STRENGTH)),
-          float(np.clip(ramp, _MIN_SCALE_FACTOR, 1.0)))
+  end, width = _STRENGTH_RAMP
+  strength = _STRENGTH * float(np.clip((end - image_activity) / width, *_STRENGTH_LIMITS))
+  end, width = _SCALE_RAMP
+  return strength, float(np.clip((end - image_activity) / width, _MIN_SCALE_FACTOR, 1.0))
+
+
+def saliency_multipliers(coefficients: np.ndarray, weights: np.ndarray) -> np.ndarray:
+  """Lambda multipliers exp(w) per block, with the increases (w > 0) damped on flat blocks.
+
+  Args:
+    coefficients: (B, 64) DCT coefficients of the luma blocks.
+    weights: (B,) log multipliers: negative where the map is salient, positive elsewhere.
+
+  A flat background block has a few small coefficients whose loss shows as banding and
+  blocking; a raised lambda there saves few bits and costs much, so an increase is scaled by
+  e / (e + 50), e the block's mean AC energy.
+  """
+  energy = (coefficients[:, 1:].astype(np.float64) ** 2).mean(axis=1)
+  damping = np.where(weights > 0, energy / (energy + _FLAT_ENERGY), 1.0)
+  return np.exp(weights * damping)

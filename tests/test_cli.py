@@ -156,7 +156,8 @@ def test_compress_reports_bad_files_and_goes_on(tmp_path):
     ["--quality", "0"], ["--quality", "101"], ["--target_size", "-100"],
     ["--target_size", "10"], ["--quality", "50", "--target_size", "20000"],
     ["--output", "{tmp}/missing/out.jpg"], ["--output", "{input}"],
-    ["--roi", "1,2,3"], ["--policy", "median"], ["--policy_param", "span=wide"]])
+    ["--roi", "1,2,3"], ["--policy", "median"], ["--policy_param", "span=wide"],
+    ["--strength", "-0.5"]])
 def test_compress_bad_flags_exit_2_and_write_nothing(tmp_path, flags):
   source = tmp_path / "in.png"
   source.write_bytes((TESTDATA / "kodim23.png").read_bytes())

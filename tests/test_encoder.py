@@ -107,6 +107,21 @@ def test_uniform_trellis_control_matches_mozjpeg(block_maps, trellis_files, name
   assert semantic[1] >= uniform[1] + 0.7
 
 
+def test_strength_moves_the_salient_gain(block_maps):
+  """Strength 0 ignores the map like the uniform control; 2 favours the salient blocks more."""
+  image, block_map = read_rgb("kodim04.png"), block_maps["kodim04"]
+  salient = evaluation.salient_blocks(block_map)
+  gains = []
+  for strength in (0.0, 1.0, 2.0):
+    data, _ = encoder.compress(image, block_map,
+                               encoder.EncoderOptions(target_size=36000, strength=strength))
+    gains.append(metrics.salient_psnr_hvsm(image, composite.decode(data), salient))
+  uniform, _ = encoder.compress(image, block_map,
+                                encoder.EncoderOptions(target_size=36000, policy="uniform"))
+  assert abs(gains[0] - metrics.salient_psnr_hvsm(image, composite.decode(uniform), salient)) < 0.2
+  assert gains[0] + 0.8 < gains[1] < gains[2]
+
+
 def test_progressive_output_is_smaller_and_decodes_everywhere(block_maps):
   image = read_rgb("kodim23.png")
   baseline, _ = encoder.compress(image, block_maps["kodim23"], encoder.EncoderOptions(quality=70))
@@ -237,6 +252,7 @@ def test_bad_arrays_are_encode_errors(image, saliency_map, match):
     (dict(target_size=-5), "not > 0"), (dict(match_jpeg_quality=50.5), "integer"),
     (dict(quality=50, target_size=1000), "at most one"), (dict(mode="wavelet"), "mode"),
     (dict(subsampling="422"), "subsampling"), (dict(policy="median"), "unknown policy"),
+    (dict(strength=-1), "strength"), (dict(strength=float("nan")), "strength"),
 ])
 def test_bad_options_are_encode_errors(options, match):
   with pytest.raises(errors.EncodeError, match=match):

@@ -121,8 +121,22 @@ def test_deringing_lifts_only_clipped_white_and_decodes_the_same():
 def test_adaptive_strength_fades_with_detail():
   smooth = trellis.adaptive_strength(3.0)
   busy = trellis.adaptive_strength(6.5)
-  assert smooth == (1.3, 1.0) and busy == (0.3, 0.45)
-  assert trellis.adaptive_strength(4.4) == pytest.approx((1.0, 1.0))
+  assert smooth == pytest.approx((2.08, 1.0)) and busy == pytest.approx((0.96, 0.45))
+  assert trellis.adaptive_strength(4.4) == pytest.approx((1.6, 1.0))
+  strengths = [trellis.adaptive_strength(a) for a in np.linspace(2, 7, 11)]
+  assert all(a >= b for a, b in zip(strengths, strengths[1:]))  # Both fall with detail.
   flat = dct.forward(np.full((64, 64), 128.0))
   noisy = dct.forward(np.random.default_rng(0).uniform(0, 255, (64, 64)))
   assert trellis.activity(flat) == 0.0 < trellis.activity(noisy)
+
+
+def test_saliency_multipliers_spare_flat_background_blocks():
+  flat = np.zeros((2, 64))
+  busy = np.full((2, 64), 40.0)
+  blocks = np.concatenate([flat, busy])
+  weights = np.array([1.0, -1.0, 1.0, -1.0])
+  multipliers = trellis.saliency_multipliers(blocks, weights)
+  assert multipliers[0] == 1.0  # A flat background block keeps its lambda.
+  assert multipliers[1] == pytest.approx(np.exp(-1.0))  # Salient blocks always gain.
+  assert multipliers[2] == pytest.approx(np.exp(1600.0 / 1650.0))  # Nearly the full increase.
+  assert multipliers[3] == pytest.approx(np.exp(-1.0))
