@@ -3,7 +3,8 @@
 File size grows (almost) monotonically with the knob. The search aims at
 the middle of the window [(1 - tolerance) * target, target]: secant steps
 on log(size) until the target is bracketed, then safeguarded regula falsi
-inside the bracket, so a few encodes suffice.
+inside the bracket (bisection where the bracket stops halving, as at a jump
+in size), so a few encodes suffice.
 """
 
 import dataclasses
