@@ -7,8 +7,8 @@ For each 8x8 block, a dynamic program over the zigzag positions picks the AC lev
 where bits(v) counts the Huffman code of each (run, size) symbol, its magnitude bits, ZRL and
 end-of-block codes. As in mozjpeg, a position only gets a state when its rounded level is at least
 1, and the candidates there are the largest level of each smaller magnitude category (1, 3, 7, ...)
-plus the rounded level and the one below it; end-of-block is placed by cost. Code lengths start from a generic estimate and are re-estimated from the chosen symbols
-between passes.
+plus the rounded level and the one below it; end-of-block is placed by cost. Code lengths start
+from a generic estimate; between passes they are the Huffman code lengths of the chosen symbols.
 
 The kernel runs compiled by numba: the dynamic program has a data-dependent number of states per
 block, which numpy could only vectorise by padding every block to 63 states.
@@ -33,11 +33,11 @@ _LAMBDA_DIVISOR = 2.0 ** 14.75
 # Lambda scales (mozjpeg's own is 1/64 in these units): a finer table with a firmer trellis.
 LUMA_SCALE = 0.035
 CHROMA_SCALE = 0.05
-# adaptive_strength: saliency strength 1.6 at activity 4.4, 0.6 to 1.3 times that; lambda scale
+# adaptive_strength: saliency strength 1.6 at activity 4.4, 0.4 to 1.3 times that; lambda scale
 # factor 1 up to activity 5.4, down to 0.45 above it.
 _STRENGTH = 1.6
 _STRENGTH_RAMP = (5.6, 1.2)  # (activity where the ramp reaches 0, its width)
-_STRENGTH_LIMITS = (0.6, 1.3)
+_STRENGTH_LIMITS = (0.4, 1.3)
 _SCALE_RAMP = (6.4, 1.0)
 _MIN_SCALE_FACTOR = 0.45
 _FLAT_ENERGY = 50.0  # saliency_multipliers: mean AC energy at which an increase is halved.
@@ -178,10 +178,76 @@ def symbol_counts(levels: np.ndarray) -> np.ndarray:
   return counts
 
 
+@numba.njit(cache=True)
+def _libjpeg_code_sizes(counts: np.ndarray) -> np.ndarray:
+  """Huffman code sizes as libjpeg's jpeg_gen_optimal_table assigns them (jchuff.c): the
+  reserved symbol 256 keeps any code from being all ones, then lengths are limited to 16."""
+  freq = np.zeros(257)
+  freq[:256] = counts
+  freq[256] = 1.0
+  sizes = np.zeros(257, np.int64)
+  others = np.full(257, -1, np.int64)
+  while True:
+    c1, c2 = -1, -1
+    v = 1e300
+    for i in range(257):
+      if freq[i] > 0 and freq[i] <= v:
+        v, c1 = freq[i], i
+    v = 1e300
+    for i in range(257):
+      if freq[i] > 0 and freq[i] <= v and i != c1:
+        v, c2 = freq[i], i
+    if c2 < 0:
+      break
+    freq[c1] += freq[c2]
+    freq[c2] = 0.0
+    sizes[c1] += 1
+    while others[c1] >= 0:
+      c1 = others[c1]
+      sizes[c1] += 1
+    others[c1] = c2
+    sizes[c2] += 1
+    while others[c2] >= 0:
+      c2 = others[c2]
+      sizes[c2] += 1
+  bits = np.zeros(258, np.int64)  # A code size is at most 256.
+  for i in range(257):
+    if sizes[i]:
+      bits[sizes[i]] += 1
+  for i in range(257, 16, -1):
+    while bits[i] > 0:
+      j = i - 2
+      while bits[j] == 0:
+        j -= 1
+      bits[i] -= 2
+      bits[i - 1] += 1
+      bits[j + 1] += 2
+      bits[j] -= 1
+  i = 16
+  while bits[i] == 0:
+    i -= 1
+  bits[i] -= 1  # The reserved symbol takes the longest code.
+  # Lengths go to symbols in order of their unlimited sizes, ties by symbol value.
+  order = np.argsort(sizes[:256], kind='mergesort')
+  result = np.zeros(256, np.int64)
+  length = 1
+  for symbol in order:
+    if sizes[symbol] == 0:
+      continue
+    while length <= 16 and bits[length] == 0:
+      length += 1
+    result[symbol] = length
+    bits[length] -= 1
+  return result
+
+
 def code_lengths(counts: np.ndarray) -> np.ndarray:
-  """Estimated Huffman code length in bits per symbol from symbol counts (ideal entropy codes)."""
-  total = counts.sum() + 1.0
-  return np.clip(-np.log2((counts + 0.5) / total), 1.0, _MAX_CODE_BITS)
+  """Code length in bits per symbol that libjpeg's optimized Huffman table gives these counts.
+
+  Symbols that never occur get 17 bits: choosing one must look expensive.
+  """
+  sizes = _libjpeg_code_sizes(np.asarray(counts, np.float64))
+  return np.where(sizes > 0, sizes, _MAX_CODE_BITS + 1).astype(np.float64)
 
 
 def generic_code_lengths() -> np.ndarray:
@@ -311,7 +377,7 @@ def adaptive_strength(image_activity: float) -> tuple[float, float]:
 
   In detailed images the background holds most of the bits and most of what the eye (and
   SSIMULACRA 2) sees elsewhere, so taking bits from it costs more: above an activity of 4.4 the
-  saliency weighting fades to 0.6 of its strength, and above 5.4 the trellis gets gentler (down
+  saliency weighting fades to 0.4 of its strength, and above 5.4 the trellis gets gentler (down
   to 0.45 of its lambda); smooth images get up to 1.3 times the strength. Fitted on Kodak at the
   size of libjpeg-turbo's quality 50 (results/kodak).
   """

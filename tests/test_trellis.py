@@ -95,6 +95,22 @@ def candidate_levels(block: np.ndarray, positions: np.ndarray, values: tuple[int
   return levels
 
 
+def test_code_lengths_are_a_complete_prefix_code_of_at_most_16_bits():
+  counts = np.zeros(256)
+  counts[[0x00, 0x01, 0x02, 0x11]] = [8, 4, 2, 2]
+  np.testing.assert_array_equal(trellis.code_lengths(counts)[[0x00, 0x01, 0x02, 0x11]], [1, 2, 3, 4])
+  assert trellis.code_lengths(counts)[0x03] == 17  # Unused: expensive.
+  fibonacci = [1.0, 1.0]
+  while len(fibonacci) < 30:
+    fibonacci.append(fibonacci[-1] + fibonacci[-2])
+  skewed = np.zeros(256)
+  skewed[:30] = fibonacci  # Unlimited, the rarest codes would take 29 bits.
+  lengths = trellis.code_lengths(skewed)[:30]
+  assert lengths.max() == 16
+  # With libjpeg's reserved all-ones code, the used codes fill all but one 16-bit leaf.
+  assert (2.0 ** -lengths).sum() == pytest.approx(1 - 2.0 ** -16)
+
+
 def test_code_lengths_follow_the_statistics():
   blocks = random_blocks(200, seed=2)
   lambdas = trellis.texture_lambdas(blocks, trellis.LUMA_SCALE)
@@ -121,7 +137,7 @@ def test_deringing_lifts_only_clipped_white_and_decodes_the_same():
 def test_adaptive_strength_fades_with_detail():
   smooth = trellis.adaptive_strength(3.0)
   busy = trellis.adaptive_strength(6.5)
-  assert smooth == pytest.approx((2.08, 1.0)) and busy == pytest.approx((0.96, 0.45))
+  assert smooth == pytest.approx((2.08, 1.0)) and busy == pytest.approx((0.64, 0.45))
   assert trellis.adaptive_strength(4.4) == pytest.approx((1.6, 1.0))
   strengths = [trellis.adaptive_strength(a) for a in np.linspace(2, 7, 11)]
   assert all(a >= b for a, b in zip(strengths, strengths[1:]))  # Both fall with detail.
