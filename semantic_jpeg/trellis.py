@@ -246,6 +246,8 @@ def code_lengths(counts: np.ndarray) -> np.ndarray:
 
   Symbols that never occur get 17 bits: choosing one must look expensive.
   """
+  if not np.any(counts):
+    return np.full(256, _MAX_CODE_BITS + 1.0)
   sizes = _libjpeg_code_sizes(np.asarray(counts, np.float64))
   return np.where(sizes > 0, sizes, _MAX_CODE_BITS + 1).astype(np.float64)
 

@@ -100,6 +100,7 @@ def test_code_lengths_are_a_complete_prefix_code_of_at_most_16_bits():
   counts[[0x00, 0x01, 0x02, 0x11]] = [8, 4, 2, 2]
   np.testing.assert_array_equal(trellis.code_lengths(counts)[[0x00, 0x01, 0x02, 0x11]], [1, 2, 3, 4])
   assert trellis.code_lengths(counts)[0x03] == 17  # Unused: expensive.
+  assert (trellis.code_lengths(np.zeros(256)) == 17).all()
   fibonacci = [1.0, 1.0]
   while len(fibonacci) < 30:
     fibonacci.append(fibonacci[-1] + fibonacci[-2])
