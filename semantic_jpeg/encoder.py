@@ -229,6 +229,8 @@ class _TrellisEncoder:
     self._dering_step = None
     clock.lap('dct')
     self._lambdas = self._block_lambdas()
+    # float64 once, so that the trellis does not convert them at every knob.
+    self._coefficients = [c.astype(np.float64) for c in self._coefficients]
     self._code_lengths = [None] * len(planes)
 
   def _block_lambdas(self) -> list[np.ndarray]:
@@ -279,7 +281,7 @@ class _TrellisEncoder:
     if self._clipped and dc_step != self._dering_step:
       self._dering_step = dc_step
       self._coefficients[0] = dct.forward(
-          trellis.dering(self._luma.astype(np.float64), float(dc_step)))
+          trellis.dering(self._luma.astype(np.float64), float(dc_step))).astype(np.float64)
 
 
 def _progressive(encode: Callable[[float], bytes], clock: _Clock) -> Callable[[float], bytes]:

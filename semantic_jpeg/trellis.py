@@ -263,10 +263,14 @@ def generic_code_lengths() -> np.ndarray:
   return code_lengths(counts)
 
 
+def _ac_energy(blocks: np.ndarray) -> np.ndarray:
+  """Mean squared AC coefficient of each block, in the blocks' precision: (B, 64) -> (B,)."""
+  return (blocks[:, 1:] ** 2).mean(axis=1)
+
+
 def texture_lambdas(coefficients: np.ndarray, scale: float) -> np.ndarray:
   """mozjpeg's lambda per block, larger on textured blocks: (B, 64) -> (B,)."""
-  energy = (64.0 * coefficients[:, 1:] ** 2).mean(axis=1)
-  return scale * (_LAMBDA_OFFSET + energy) / _LAMBDA_DIVISOR
+  return scale * (_LAMBDA_OFFSET + 64.0 * _ac_energy(coefficients)) / _LAMBDA_DIVISOR
 
 
 def quantize(coefficients: np.ndarray, table: np.ndarray, lambdas: np.ndarray, *,
@@ -284,11 +288,12 @@ def quantize(coefficients: np.ndarray, table: np.ndarray, lambdas: np.ndarray, *
   Returns:
     (M, N, 8, 8) int16 levels and the code lengths the last pass produced.
   """
-  flat = coefficients.reshape(-1, 64).astype(np.float64)
+  flat = np.ascontiguousarray(coefficients, np.float64).reshape(-1, 64)  # No copy if float64.
   steps = np.asarray(table, np.float64).reshape(64)
+  block_lambdas = np.ascontiguousarray(lambdas, np.float64).ravel()
   bits = generic_code_lengths() if symbol_bits is None else symbol_bits
   for _ in range(passes):
-    levels = quantize_blocks(flat, steps, np.ascontiguousarray(lambdas, np.float64).ravel(), bits)
+    levels = quantize_blocks(flat, steps, block_lambdas, bits)
     bits = code_lengths(symbol_counts(levels))
   return levels.reshape(coefficients.shape), bits
 
@@ -370,8 +375,7 @@ def activity(luma: np.ndarray) -> float:
 
   About 3 for smooth photos (Kodak's kodim23) and 6 for detailed ones (kodim13).
   """
-  blocks = luma.reshape(-1, 64).astype(np.float64)
-  return float(np.log1p((blocks[:, 1:] ** 2).mean(axis=1)).mean())
+  return float(np.log1p(_ac_energy(luma.reshape(-1, 64).astype(np.float64))).mean())
 
 
 def adaptive_strength(image_activity: float) -> tuple[float, float]:
@@ -400,6 +404,6 @@ def saliency_multipliers(coefficients: np.ndarray, weights: np.ndarray) -> np.nd
   blocking; a raised lambda there saves few bits and costs much, so an increase is scaled by
   e / (e + 50), e the block's mean AC energy.
   """
-  energy = (coefficients[:, 1:].astype(np.float64) ** 2).mean(axis=1)
+  energy = _ac_energy(coefficients.astype(np.float64))
   damping = np.where(weights > 0, energy / (energy + _FLAT_ENERGY), 1.0)
   return np.exp(weights * damping)
