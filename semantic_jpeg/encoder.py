@@ -202,13 +202,16 @@ QUALITY_PER_LAMBDA_E_FOLD = 38.0
 class _TrellisEncoder:
   """Mode 'trellis': transforms once, then trellis-quantizes per knob.
 
-  The knob is the quality of mozjpeg's tables (`quantize.staggered_table`). Code
-  length estimates carry over from one knob to the next, so after the first
-  encode one trellis pass suffices.
+  The knob is the quality of mozjpeg's table, tilted towards low frequencies
+  (`trellis.LUMA_TILT`, `trellis.CHROMA_TILT`) and scaled by
+  `quantize.staggered_table`. Code length estimates carry over from one knob
+  to the next, so after the first encode one trellis pass suffices.
   """
 
   KNOB_RANGE = (1.0, 100.0)
   RESOLUTION = 0.01  # Table entries are integers: sizes move in (small) steps.
+  _BASIC_TABLES = (quantize.ROBIDOUX_TABLE * quantize.tilt(*trellis.LUMA_TILT),
+                   quantize.ROBIDOUX_TABLE * quantize.tilt(*trellis.CHROMA_TILT))
 
   def __init__(self, image: np.ndarray, saliency: np.ndarray,
                options: EncoderOptions, segments: list[bytes],
@@ -260,17 +263,17 @@ class _TrellisEncoder:
 
   def __call__(self, quality: float) -> bytes:
     self._clock.lap('search')
-    table = quantize.staggered_table(quantize.ROBIDOUX_TABLE, quality)
-    self._dering(table[0, 0])
+    tables = [quantize.staggered_table(basic, quality)
+              for basic in self._BASIC_TABLES[:len(self._coefficients)]]
+    self._dering(tables[0][0, 0])
     components = []
     for index, coefficients in enumerate(self._coefficients):
       passes = 2 if self._code_lengths[index] is None else 1
       levels, self._code_lengths[index] = trellis.quantize(
-          coefficients, table, self._lambdas[index], passes=passes,
+          coefficients, tables[min(index, 1)], self._lambdas[index], passes=passes,
           symbol_bits=self._code_lengths[index])
       components.append(levels)
     self._clock.lap('quantize')
-    tables = [table] * min(len(components), 2)
     data = bitstream.insert_segments(
         bitstream.encode(components, tables, *self._size), self._segments)
     self._clock.lap('write')

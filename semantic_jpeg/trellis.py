@@ -33,9 +33,14 @@ _LAMBDA_DIVISOR = 2.0 ** 14.75
 # Lambda scales (mozjpeg's own is 1/64 in these units): a finer table with a firmer trellis.
 LUMA_SCALE = 0.035
 CHROMA_SCALE = 0.05
-# adaptive_strength: saliency strength 1.6 at activity 4.4, 0.4 to 1.3 times that; lambda scale
+# Table tilts (multiplier at DC, at the highest frequency) on mozjpeg's table: finer low
+# frequencies, where flat regions, chroma bleeding and the perceptual metrics are, and coarser
+# high ones, which the trellis prunes anyway. Chroma's high frequencies are cheapest to lose.
+LUMA_TILT = (0.8, 1.3)
+CHROMA_TILT = (0.9, 1.7)
+# adaptive_strength: saliency strength 1.12 at activity 4.4, 0.4 to 1.3 times that; lambda scale
 # factor 1 up to activity 5.4, down to 0.45 above it.
-_STRENGTH = 1.6
+_STRENGTH = 1.12
 _STRENGTH_RAMP = (5.6, 1.2)  # (activity where the ramp reaches 0, its width)
 _STRENGTH_LIMITS = (0.4, 1.3)
 _SCALE_RAMP = (6.4, 1.0)

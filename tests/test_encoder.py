@@ -14,6 +14,7 @@ from semantic_jpeg import errors
 from semantic_jpeg import evaluation
 from semantic_jpeg import metrics
 from semantic_jpeg import plan
+from semantic_jpeg import quantize
 from semantic_jpeg import ratecontrol
 from semantic_jpeg import saliency
 
@@ -99,11 +100,11 @@ def test_trellis_beats_mozjpeg_where_people_look(block_maps, trellis_files, name
 
 @pytest.mark.parametrize("name", NAMES)
 def test_uniform_trellis_control_matches_mozjpeg(block_maps, trellis_files, name):
-  """Without the map our trellis is at least mozjpeg's equal, so the salient gain is the map's."""
+  """Without the map our trellis is at least mozjpeg's equal; the map adds a gain of its own."""
   files = trellis_files[name]
   uniform, mozjpeg, semantic = (scores(name, files[key], block_maps[name])
                                 for key in ("uniform", "mozjpeg", "semantic"))
-  assert uniform[0] >= mozjpeg[0] - 1.0 and abs(uniform[1] - mozjpeg[1]) < 0.6
+  assert uniform[0] >= mozjpeg[0] - 1.0 and uniform[1] >= mozjpeg[1] - 0.3
   assert semantic[1] >= uniform[1] + 0.7
 
 
@@ -120,6 +121,17 @@ def test_strength_moves_the_salient_gain(block_maps):
                                 encoder.EncoderOptions(target_size=36000, policy="uniform"))
   assert abs(gains[0] - metrics.salient_psnr_hvsm(image, composite.decode(uniform), salient)) < 0.2
   assert gains[0] + 0.8 < gains[1] < gains[2]
+
+
+def test_trellis_tables_are_finer_than_mozjpegs_at_low_frequencies(block_maps):
+  """Luma and chroma get their own tilted tables: low frequencies finer, chroma's highest coarser."""
+  image = read_rgb("kodim23.png")
+  data, report = encoder.compress(image, block_maps["kodim23"], encoder.EncoderOptions(quality=70))
+  luma, chroma = (np.array(table).reshape(8, 8)  # Pillow lists tables in natural order.
+                  for table in Image.open(io.BytesIO(data)).quantization.values())
+  plain = quantize.staggered_table(quantize.ROBIDOUX_TABLE, report.quality)
+  assert luma[0, 0] < plain[0, 0] and chroma[0, 0] < plain[0, 0]
+  assert luma[6, 6] > plain[6, 6] and chroma[6, 6] > luma[6, 6]  # [7, 7] may reach 255.
 
 
 def test_progressive_output_is_smaller_and_decodes_everywhere(block_maps):

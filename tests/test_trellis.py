@@ -138,8 +138,8 @@ def test_deringing_lifts_only_clipped_white_and_decodes_the_same():
 def test_adaptive_strength_fades_with_detail():
   smooth = trellis.adaptive_strength(3.0)
   busy = trellis.adaptive_strength(6.5)
-  assert smooth == pytest.approx((2.08, 1.0)) and busy == pytest.approx((0.64, 0.45))
-  assert trellis.adaptive_strength(4.4) == pytest.approx((1.6, 1.0))
+  assert smooth == pytest.approx((1.456, 1.0)) and busy == pytest.approx((0.448, 0.45))
+  assert trellis.adaptive_strength(4.4) == pytest.approx((1.12, 1.0))
   strengths = [trellis.adaptive_strength(a) for a in np.linspace(2, 7, 11)]
   assert all(a >= b for a, b in zip(strengths, strengths[1:]))  # Both fall with detail.
   flat = dct.forward(np.full((64, 64), 128.0))
@@ -157,3 +157,11 @@ def test_saliency_multipliers_spare_flat_background_blocks():
   assert multipliers[1] == pytest.approx(np.exp(-1.0))  # Salient blocks always gain.
   assert multipliers[2] == pytest.approx(np.exp(1600.0 / 1650.0))  # Nearly the full increase.
   assert multipliers[3] == pytest.approx(np.exp(-1.0))
+
+
+def test_tilt_runs_from_low_at_dc_to_high_at_the_corner():
+  tilt = quantize.tilt(*trellis.LUMA_TILT)
+  assert tilt[0, 0] == pytest.approx(trellis.LUMA_TILT[0])
+  assert tilt[7, 7] == pytest.approx(trellis.LUMA_TILT[1])
+  assert (np.diff(tilt, axis=0) > 0).all() and (np.diff(tilt, axis=1) > 0).all()
+  np.testing.assert_allclose(tilt, tilt.T)  # Depends on u + v only.
