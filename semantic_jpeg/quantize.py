@@ -90,9 +90,13 @@ def staggered_table(basic: np.ndarray, quality: float) -> np.ndarray:
 
   With one offset (libjpeg's 0.5), entries with equal basic values change at
   the same quality, and the file size jumps there; staggered offsets spread
-  those changes over the quality axis. Entries are within 1 of `scaled_table`'s.
+  those changes over the quality axis. Below quality 50 the scale is 5000 / q
+  without libjpeg's integer division, whose 1 % steps would move every entry
+  at once. From quality 50 up, entries are within 1 of `scaled_table`'s.
   """
-  table = np.floor(basic * quality_scale(quality) / 100.0 + _STAGGER)
+  quality = np.clip(quality, MIN_QUALITY, MAX_QUALITY)
+  scale = 5000.0 / quality if quality < 50.0 else 200.0 - 2.0 * quality
+  table = np.floor(basic * scale / 100.0 + _STAGGER)
   return np.clip(table, 1, 255).astype(np.int32)
 
 
