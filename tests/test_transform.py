@@ -48,6 +48,14 @@ def test_fractional_quality_tables_lie_between_integer_ones():
   assert (mid <= low).all() and (mid >= high).all() and (mid != low).any()
 
 
+def test_staggered_tables_move_a_few_entries_per_small_step():
+  """Small knob steps change few entries, below quality 50 too, so sizes move in small steps."""
+  tables = [quantize.staggered_table(quantize.ROBIDOUX_TABLE, q) for q in np.arange(20, 95, 0.01)]
+  changed = [int((a != b).sum()) for a, b in zip(tables, tables[1:])]
+  assert max(changed) <= 8 and sum(changed) > 1000
+  assert all((b <= a).all() for a, b in zip(tables, tables[1:]))  # Finer as the knob rises.
+
+
 def test_dct_round_trip_is_exact_to_float_precision():
   plane = read_rgb("kodim04.png")[:64, :64, 1].astype(np.float32)
   coefficients = dct.forward(plane)
