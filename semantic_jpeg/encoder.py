@@ -258,7 +258,8 @@ class _TrellisEncoder:
     return plan.block_qualities(self._policy, self._saliency, quality, self._params)
 
   def guess(self, reference: int | None) -> float:
-    """mozjpeg's tables at quality 50 + Q / 2 give about the size of IJG's at Q."""
+    """First knob for the size of IJG's file at Q: 50 + Q / 2, a little high (the knob ends
+    near 55, 70 and 81 for Kodak at the sizes of Q30, Q50 and Q70)."""
     return 50.0 + float(reference or plan.PAPER_QUALITY) / 2.0
 
   def __call__(self, quality: float) -> bytes:
