@@ -1,9 +1,10 @@
 """The encoder facade: image + saliency map + options -> JPEG bytes + report.
 
-Mode 'trellis' (default) writes one JPEG with mozjpeg's (Robidoux) tables at
-the knob and chooses every block's coefficients by rate-distortion trellis
-quantization, with a lambda per block: the policy's block qualities lower it
-where the map is salient and raise it elsewhere (see `trellis`).
+Mode 'trellis' (default) writes one JPEG with mozjpeg's (Robidoux) table,
+tilted towards low frequencies, at the knob and chooses every block's
+coefficients by rate-distortion trellis quantization, with a lambda per
+block: the policy's block qualities lower it where the map is salient and
+raise it elsewhere (see `trellis`).
 Mode 'dct' (the fast option) uses the IJG tables at the plan's highest block
 quality; every block keeps only the coefficients its own quality would keep
 (a per-block dead zone). Mode 'composite' reproduces the paper's
@@ -226,7 +227,7 @@ class _TrellisEncoder:
     self._saliency = saliency
     self._strength = options.strength
     planes = colour.to_planes(image, subsampling)
-    self._luma = planes[0]
+    self._luma = planes[0].astype(np.float64)  # Deringing works on it at every DC step.
     self._coefficients = [dct.forward(p) for p in planes]
     self._clipped = bool((self._luma >= 255).any())
     self._dering_step = None
@@ -285,7 +286,7 @@ class _TrellisEncoder:
     if self._clipped and dc_step != self._dering_step:
       self._dering_step = dc_step
       self._coefficients[0] = dct.forward(
-          trellis.dering(self._luma.astype(np.float64), float(dc_step))).astype(np.float64)
+          trellis.dering(self._luma, float(dc_step))).astype(np.float64)
 
 
 def _progressive(encode: Callable[[float], bytes], clock: _Clock) -> Callable[[float], bytes]:

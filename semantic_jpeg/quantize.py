@@ -53,10 +53,14 @@ def quality_scale(quality: np.ndarray | float) -> np.ndarray:
   libjpeg uses 5000 // q below 50 (integer division) and 200 - 2q above;
   for fractional q the same formulas apply, so integer q match libjpeg.
   """
-  quality = np.clip(np.asarray(quality, dtype=np.float64),
-                    MIN_QUALITY, MAX_QUALITY)
-  return np.where(quality < 50.0, np.floor(5000.0 / quality),
-                  200.0 - 2.0 * quality)
+  scale = _continuous_scale(quality)
+  return np.where(np.asarray(quality) < 50.0, np.floor(scale), scale)
+
+
+def _continuous_scale(quality: np.ndarray | float) -> np.ndarray:
+  """IJG's scale in percent without the integer division: 5000 / q below 50, 200 - 2q above."""
+  quality = np.clip(np.asarray(quality, dtype=np.float64), MIN_QUALITY, MAX_QUALITY)
+  return np.where(quality < 50.0, 5000.0 / quality, 200.0 - 2.0 * quality)
 
 
 def scaled_table(basic: np.ndarray, quality: np.ndarray | float) -> np.ndarray:
@@ -94,9 +98,7 @@ def staggered_table(basic: np.ndarray, quality: float) -> np.ndarray:
   without libjpeg's integer division, whose 1 % steps would move every entry
   at once. From quality 50 up, entries are within 1 of `scaled_table`'s.
   """
-  quality = np.clip(quality, MIN_QUALITY, MAX_QUALITY)
-  scale = 5000.0 / quality if quality < 50.0 else 200.0 - 2.0 * quality
-  table = np.floor(basic * scale / 100.0 + _STAGGER)
+  table = np.floor(basic * _continuous_scale(quality) / 100.0 + _STAGGER)
   return np.clip(table, 1, 255).astype(np.int32)
 
 
