@@ -17,7 +17,7 @@ import time
 from absl import app
 from absl import flags
 
-from semantic_jpeg import image_io
+from semantic_jpeg import files
 
 import report  # benchmarks/report.py
 
@@ -49,7 +49,7 @@ def _seconds(command: list[str]) -> float:
 
 def main(argv):
   del argv
-  paths = image_io.list_images([_IMAGES.value])
+  paths = files.list_images([_IMAGES.value])
   inputs = {"all": _IMAGES.value, "one": str(paths[0])}
   times = {}
   for _ in range(_REPEATS.value):

@@ -24,7 +24,8 @@ import time
 from absl import app
 from absl import flags
 
-from semantic_jpeg import encoder
+from semantic_jpeg.codec import encoder
+from semantic_jpeg import files
 from semantic_jpeg import image_io
 from semantic_jpeg import saliency
 
@@ -109,7 +110,7 @@ def _lines(paths, medians, rate) -> list[str]:
 
 def main(argv):
   del argv
-  paths = image_io.list_images([_IMAGES.value])
+  paths = files.list_images([_IMAGES.value])
   report.publish(_lines(paths, _per_image(paths), _folder_rate(paths)), _OUTPUT.value)
 
 

@@ -17,16 +17,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import pathlib
 import statistics
-import time
-from typing import Callable
 
 from absl import app
 from absl import flags
 
-from semantic_jpeg import baselines
-from semantic_jpeg import encoder
+from semantic_jpeg.evaluation import baselines
+from semantic_jpeg.codec import encoder
+from semantic_jpeg import files
 from semantic_jpeg import image_io
-from semantic_jpeg import ratecontrol
+from semantic_jpeg.codec import turbo
 from semantic_jpeg import saliency
 
 import report  # benchmarks/report.py
@@ -40,34 +39,25 @@ _OUTPUT = flags.DEFINE_string("output", None, "Markdown file for the results.")
 _COLUMNS = ("semantic_jpeg", "semantic_jpeg, progressive", "mozjpeg", "MS-ROI map")
 
 
-def _median_ms(run: Callable[[], object]) -> float:
-  run()  # Warm-up.
-  times = []
-  for _ in range(_REPEATS.value):
-    start = time.perf_counter()
-    run()
-    times.append(1e3 * (time.perf_counter() - start))
-  return statistics.median(times)
-
-
 def _time_image(model: saliency.MSROIModel, path: pathlib.Path) -> dict[str, float]:
   rgb = image_io.read_image(path).rgb
   block_map = saliency.compute_map(model, rgb).block_map
-  target = ratecontrol.opencv_jpeg_size(rgb, _QUALITY.value)
+  target = turbo.jpeg_size(rgb, _QUALITY.value)
   ours = lambda **options: encoder.compress(  # noqa: E731
       rgb, block_map, encoder.EncoderOptions(target_size=target, **options))
   return {
-      "semantic_jpeg": _median_ms(ours),
-      "semantic_jpeg, progressive": _median_ms(lambda: ours(progressive=True)),
-      "mozjpeg": _median_ms(lambda: baselines.rate_matched("mozjpeg", rgb, target,
-                                                           guess=_QUALITY.value)),
-      "MS-ROI map": _median_ms(lambda: saliency.compute_map(model, rgb)),
+      "semantic_jpeg": report.median_ms(ours, _REPEATS.value),
+      "semantic_jpeg, progressive": report.median_ms(lambda: ours(progressive=True), _REPEATS.value),
+      "mozjpeg": report.median_ms(lambda: baselines.rate_matched("mozjpeg", rgb, target,
+                                                                guess=_QUALITY.value),
+                                  _REPEATS.value),
+      "MS-ROI map": report.median_ms(lambda: saliency.compute_map(model, rgb), _REPEATS.value),
   }
 
 
 def main(argv: list[str]) -> None:
   del argv
-  paths = image_io.list_images([_IMAGES.value])
+  paths = files.list_images([_IMAGES.value])
   model = saliency.load_model()
   rows = {path.name: _time_image(model, path) for path in paths}
   medians = {column: statistics.median(r[column] for r in rows.values()) for column in _COLUMNS}

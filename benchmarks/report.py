@@ -2,8 +2,11 @@
 
 import os
 import platform
+import statistics
+import time
+from typing import Callable
 
-from semantic_jpeg import image_io
+from semantic_jpeg import files
 
 
 def machine() -> str:
@@ -18,4 +21,15 @@ def publish(lines: list[str], output: str | None) -> None:
   report = "\n".join(lines) + "\n"
   print(report)
   if output:
-    image_io.write_atomic(output, report.encode())
+    files.write_atomic(output, report.encode())
+
+
+def median_ms(call: Callable[[], object], repeats: int) -> float:
+  """Median wall time of `call` in milliseconds over `repeats` runs, after one warm-up run."""
+  call()
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    call()
+    times.append(1e3 * (time.perf_counter() - start))
+  return statistics.median(times)

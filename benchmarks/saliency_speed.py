@@ -13,11 +13,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import pathlib
 import statistics
 import sys
-import time
 
 from absl import app
 from absl import flags
 
+from semantic_jpeg import files
 from semantic_jpeg import image_io
 from semantic_jpeg import saliency
 
@@ -29,27 +29,16 @@ _REPEATS = flags.DEFINE_integer("repeats", 5, "Timed runs per image (after one w
 _OUTPUT = flags.DEFINE_string("output", None, "Markdown file for the results.")
 
 
-def _median_ms(model: saliency.MSROIModel, rgb, repeats: int) -> float:
-  """Median wall time of one image's map, after a warm-up call."""
-  saliency.compute_map(model, rgb)
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    saliency.compute_map(model, rgb)
-    times.append((time.perf_counter() - start) * 1e3)
-  return statistics.median(times)
-
-
 def main(argv):
   del argv
   model = saliency.load_model()
   no_faces = saliency.MSROIModel(model.classifier, None)
-  paths = image_io.list_images([_IMAGES.value])
+  paths = files.list_images([_IMAGES.value])
   full, cam = [], []
   for path in paths:
     rgb = image_io.read_image(path).rgb
-    full.append(_median_ms(model, rgb, _REPEATS.value))
-    cam.append(_median_ms(no_faces, rgb, _REPEATS.value))
+    full.append(report.median_ms(lambda: saliency.compute_map(model, rgb), _REPEATS.value))
+    cam.append(report.median_ms(lambda: saliency.compute_map(no_faces, rgb), _REPEATS.value))
   lines = [
       "# Saliency speed",
       "",

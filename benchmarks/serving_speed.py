@@ -13,7 +13,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import pathlib
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from absl import flags
 import numpy as np
 import tensorflow as tf
 
+from semantic_jpeg import files
 from semantic_jpeg import image_io
 
 import report  # benchmarks/report.py
@@ -35,19 +35,9 @@ _REPEATS = flags.DEFINE_integer("repeats", 5, "Timed calls after one warm-up.")
 _OUTPUT = flags.DEFINE_string("output", None, "Markdown file for the results.")
 
 
-def _median_ms(call, repeats: int) -> float:
-  call()
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    call()
-    times.append(1e3 * (time.perf_counter() - start))
-  return statistics.median(times)
-
-
 def main(argv):
   del argv
-  paths = image_io.list_images([_IMAGES.value])
+  paths = files.list_images([_IMAGES.value])
   batch = [paths[i % len(paths)] for i in range(_BATCH.value)]
   with tempfile.TemporaryDirectory() as base:
     start = time.perf_counter()
@@ -60,11 +50,11 @@ def main(argv):
     loaded = tf.saved_model.load(str(version))
     load_s = time.perf_counter() - start
     encoded = tf.constant([p.read_bytes() for p in batch])
-    by_bytes = _median_ms(lambda: loaded.signatures["serving_default"](image_bytes=encoded),
+    by_bytes = report.median_ms(lambda: loaded.signatures["serving_default"](image_bytes=encoded),
                           _REPEATS.value)
     rgb = [image_io.read_image(p).rgb for p in batch]
     same = np.stack([image for image in rgb if image.shape == rgb[0].shape])
-    by_image = _median_ms(lambda: loaded.signatures["saliency_image"](images=same),
+    by_image = report.median_ms(lambda: loaded.signatures["saliency_image"](images=same),
                           _REPEATS.value)
   lines = [
       "# Serving: export and in-process latency", "",

@@ -23,13 +23,13 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from semantic_jpeg import baselines
-from semantic_jpeg import composite
-from semantic_jpeg import encoder
-from semantic_jpeg import evaluation
+from semantic_jpeg.evaluation import baselines
+from semantic_jpeg.codec import encoder
+from semantic_jpeg.evaluation import equal_size as evaluation
+from semantic_jpeg import files
 from semantic_jpeg import image_io
-from semantic_jpeg import metrics
-from semantic_jpeg import ratecontrol
+from semantic_jpeg.evaluation import metrics
+from semantic_jpeg.codec import turbo
 from semantic_jpeg import saliency
 
 import report  # benchmarks/report.py
@@ -49,7 +49,7 @@ Setting = tuple[float, bool]  # (strength, progressive)
 
 def _scores(rgb: np.ndarray, block_map: np.ndarray, data: bytes) -> np.ndarray:
   """[SSIMULACRA 2, PSNR-HVS-M over each cut of salient blocks]."""
-  decoded = composite.decode(data)
+  decoded = turbo.decode(data)
   return np.array([metrics.ssimulacra2(rgb, decoded)] + [
       metrics.salient_psnr_hvsm(rgb, decoded, evaluation.salient_blocks(block_map, cut))
       for cut in _CUTS])
@@ -58,7 +58,7 @@ def _scores(rgb: np.ndarray, block_map: np.ndarray, data: bytes) -> np.ndarray:
 def _image_differences(job: tuple[np.ndarray, np.ndarray, list[Setting]]) -> np.ndarray:
   """Per setting, our scores minus mozjpeg's: [settings, 1 + cuts]."""
   rgb, block_map, settings = job
-  target = ratecontrol.opencv_jpeg_size(rgb, _QUALITY.value)
+  target = turbo.jpeg_size(rgb, _QUALITY.value)
   theirs = _scores(rgb, block_map,
                    baselines.rate_matched("mozjpeg", rgb, target, guess=_QUALITY.value).data)
   rows = []
@@ -77,7 +77,7 @@ def main(argv: list[str]) -> None:
   settings = [(float(s), False) for s in _STRENGTHS.value] + [(1.0, True)]
   model = saliency.load_model()
   jobs = []
-  for path in image_io.list_images([_IMAGES.value]):
+  for path in files.list_images([_IMAGES.value]):
     rgb = image_io.read_image(path).rgb
     jobs.append((rgb, saliency.compute_map(model, rgb).block_map, settings))
   context = multiprocessing.get_context("spawn")

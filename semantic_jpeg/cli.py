@@ -1,10 +1,11 @@
-"""`semantic-jpeg`: the command line (absl flags).
+"""`semantic-jpeg`: the command line, one subcommand per job.
 
   semantic-jpeg compress INPUT... (--output FILE | --output_dir DIR) [rate flags] [--json]
   semantic-jpeg saliency IMAGE... --output_dir DIR [--json]
 
 Folders and globs are accepted. A bad file is reported on one line and skipped; the exit
-status is 2 when anything failed (bad flags included), 0 otherwise.
+status is 2 when anything failed (bad flags included), 0 otherwise. The encoder and the map
+model are imported only by the commands that use them.
 """
 
 import os
@@ -12,103 +13,29 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow is imported.
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+import argparse
 import json
 import pathlib
 import sys
-import time
 from typing import Callable, Iterable
 
 from absl import app
-from absl import flags
 import numpy as np
 import tqdm
 
-from semantic_jpeg import encoder
+from semantic_jpeg import arguments
 from semantic_jpeg import errors
+from semantic_jpeg import files
 from semantic_jpeg import image_io
-from semantic_jpeg import plan
-from semantic_jpeg import roi
-from semantic_jpeg import saliency
-from semantic_jpeg import serving_client
-from semantic_jpeg import visualize
+from semantic_jpeg.arguments import UsageError
+from semantic_jpeg.evaluation import visualize
+from semantic_jpeg.saliency import roi
+from semantic_jpeg.saliency import sources
 
-FLAGS = flags.FLAGS
 _PROGRESS_MIN_FILES = 4
-
-flags.DEFINE_string("output_dir", None, "Folder for the outputs (created if missing).")
-flags.DEFINE_string("output", None, "compress: output JPEG file (one input only).")
-flags.DEFINE_bool("overwrite", False, "compress: allow the output to replace the input file.")
-flags.DEFINE_float("quality", None,
-                   "compress: quality knob (1..100; fractional except for composite).",
-                   lower_bound=1.0, upper_bound=100.0)
-flags.DEFINE_integer("target_size", None, "compress: output size limit in bytes.",
-                     lower_bound=1)
-flags.DEFINE_integer("match_jpeg_quality", None,
-                     "compress: target the size of OpenCV's JPEG at this quality.",
-                     lower_bound=1, upper_bound=100)
-flags.DEFINE_enum("encoder", "trellis", encoder.MODES,
-                  "compress: 'trellis' (saliency-weighted trellis quantization), 'dct' (per-block "
-                  "dead zone, fastest) or 'composite' (the paper's method).")
-flags.DEFINE_float("strength", 1.0,
-                   "compress, --encoder trellis: how strongly the map moves bits (0 ignores it).",
-                   lower_bound=0.0, upper_bound=encoder.MAX_STRENGTH)
-flags.DEFINE_bool("progressive", False,
-                  "compress: progressive scans (smaller, so better at a size target) instead of "
-                  "baseline.")
-flags.DEFINE_enum("policy", "continuous", list(plan.POLICIES), "compress: map-to-quality policy.")
-flags.DEFINE_multi_string("policy_param", [], "compress: policy parameter NAME=VALUE.")
-flags.DEFINE_enum("subsampling", "420", ["420", "444"], "compress: chroma subsampling.")
-flags.DEFINE_string("map", None, "compress: precomputed saliency map (grayscale image, one input).")
-flags.DEFINE_multi_string("roi", [], "compress: salient box x,y,w,h in pixels (repeatable).")
-flags.DEFINE_string("roi_mask", None, "compress: grayscale mask merged into the map (one input).")
-flags.DEFINE_string("saliency_server", None,
-                    "compress: get maps from TF Serving: http://HOST:PORT (REST) or HOST:PORT "
-                    "(gRPC) instead of the local model.")
-flags.DEFINE_string("saliency_model_name", serving_client.DEFAULT_MODEL_NAME,
-                    "compress: model name on the saliency server.")
-flags.DEFINE_float("saliency_timeout", serving_client.DEFAULT_TIMEOUT_S,
-                   "compress: seconds to wait for the saliency server.", lower_bound=0.1)
-flags.DEFINE_integer("saliency_batch", 8, "compress: images per saliency server request.",
-                     lower_bound=1)
-flags.DEFINE_bool("save_map", False, "compress: also write OUTPUT_map.png.")
-flags.DEFINE_bool("save_overlay", False, "compress: also write OUTPUT_overlay.png.")
-flags.DEFINE_bool("json", False, "Print one JSON object per image instead of text.")
-flags.DEFINE_integer("max_pixels", image_io.DEFAULT_MAX_PIXELS,
-                     "Refuse images with more pixels than this, before decoding.", lower_bound=1)
-flags.DEFINE_integer("top_k", saliency.SaliencyOptions.top_k,
-                     "Number of classes whose activation maps make the map.",
-                     lower_bound=1, upper_bound=1000)
-flags.DEFINE_enum("combine", "sum", saliency.COMBINE_MODES,
-                  "How the top-k class maps are combined.")
-flags.DEFINE_integer("max_side", saliency.SaliencyOptions.max_side,
-                     "Long side (pixels) the image is scaled to for the model, at most.",
-                     lower_bound=32)
-flags.DEFINE_float("face_weight", saliency.SaliencyOptions.face_weight,
-                   "Peak of the face prior in the map.", lower_bound=0.0, upper_bound=1.0)
-flags.DEFINE_bool("faces", True, "Merge the face prior into the map.")
-flags.DEFINE_string("weights", None,
-                    "Weights written by tools/train.py (the .weights.h5 file or its folder) "
-                    "instead of the ImageNet ones.")
-flags.DEFINE_float("threshold", saliency.SaliencyOptions.threshold,
-                   "Map value at and above which a block counts as salient.",
-                   lower_bound=0.0, upper_bound=1.0)
-
-
-class UsageError(errors.SemanticJpegError):
-  """The command line itself is wrong."""
-
-
-def saliency_options_from_flags() -> saliency.SaliencyOptions:
-  return saliency.SaliencyOptions(
-      top_k=FLAGS.top_k, max_side=FLAGS.max_side,
-      face_weight=FLAGS.face_weight if FLAGS.faces else 0.0, threshold=FLAGS.threshold)
-
-
-def _load_model() -> saliency.MSROIModel:
-  try:
-    return saliency.load_model(faces=FLAGS.faces, combine=FLAGS.combine, weights=FLAGS.weights)
-  except errors.WeightsError as e:
-    raise UsageError(str(e)) from None
+_DEFAULT_SERVER_BATCH = 8
+_DEFAULT_SERVER_TIMEOUT_S = 30.0
+_DEFAULT_MODEL_NAME = "semantic_jpeg"
 
 
 def _progress(paths: list[pathlib.Path]) -> Iterable[pathlib.Path]:
@@ -118,8 +45,7 @@ def _progress(paths: list[pathlib.Path]) -> Iterable[pathlib.Path]:
   return tqdm.tqdm(paths, unit="image", file=sys.stderr, dynamic_ncols=True)
 
 
-def _for_each_image(paths: list[pathlib.Path],
-                    process: Callable[[pathlib.Path], None]) -> int:
+def _for_each_image(paths: list[pathlib.Path], process: Callable[[pathlib.Path], None]) -> int:
   """Runs `process` on each path, reporting and counting failures; returns the count."""
   failures = 0
   for path in _progress(paths):
@@ -131,20 +57,32 @@ def _for_each_image(paths: list[pathlib.Path],
   return failures
 
 
-def _output_dir(missing: str = "--output_dir is required") -> pathlib.Path:
-  if not FLAGS.output_dir:
-    raise UsageError(missing)
-  directory = pathlib.Path(FLAGS.output_dir)
+def _output_dir(directory: str) -> pathlib.Path:
+  path = pathlib.Path(directory)
   try:
-    directory.mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True)
   except OSError as e:
-    raise UsageError(f"cannot create --output_dir {directory}: {e.strerror}") from None
-  return directory
+    raise UsageError(f"cannot create --output_dir {path}: {e.strerror}") from None
+  return path
 
 
-def _describe(path: pathlib.Path, image: image_io.DecodedImage, result: saliency.SaliencyResult,
+def _inputs(inputs: list[str]) -> list[pathlib.Path]:
+  paths = files.list_images(inputs)
+  if not paths:
+    raise UsageError("no input images")
+  return paths
+
+
+def _local_maps(args: argparse.Namespace) -> sources.MapMaker:
+  try:
+    return sources.from_model(arguments.model_arguments(args), arguments.saliency_options(args))
+  except errors.WeightsError as e:
+    raise UsageError(str(e)) from None
+
+
+def _describe(path: pathlib.Path, image: image_io.DecodedImage, result,
               outputs: dict[str, str], class_names: tuple[str, ...]) -> dict:
-  """The JSON record of one image's saliency."""
+  """The JSON record of one image's saliency (`result` is a `model.SaliencyResult`)."""
   return {
       "file": str(path),
       "width": image.width,
@@ -171,25 +109,28 @@ def _print_text(record: dict) -> None:
     tqdm.tqdm.write(f"  {rank}. {entry['name']} ({entry['id']}): {entry['score']:.3f}")
 
 
-def run_saliency(inputs: list[str]) -> int:
+def run_saliency(args: argparse.Namespace) -> int:
   """`semantic-jpeg saliency`: map and overlay PNGs, and the top classes, per image."""
-  paths = image_io.list_images(inputs)
-  if not paths:
-    raise UsageError("no input images")
-  output_dir = _output_dir()
-  model, options = _load_model(), saliency_options_from_flags()
+  from semantic_jpeg.saliency import model as model_lib
+
+  paths = _inputs(args.inputs)
+  output_dir = _output_dir(args.output_dir)
+  try:
+    model = model_lib.load_model(**arguments.model_arguments(args))
+  except errors.WeightsError as e:
+    raise UsageError(str(e)) from None
+  options = arguments.saliency_options(args)
 
   def process(path: pathlib.Path) -> None:
-    image = image_io.read_image(path, FLAGS.max_pixels)
-    result = saliency.compute_map(model, image.rgb, options)
+    image = image_io.read_image(path, args.max_pixels)
+    result = model_lib.compute_map(model, image.rgb, options)
     outputs = {"map": str(output_dir / f"{path.stem}_map.png"),
                "overlay": str(output_dir / f"{path.stem}_overlay.png")}
-    image_io.write_atomic(outputs["map"],
-                          image_io.encode_png(visualize.map_to_gray(result.pixel_map)))
-    image_io.write_atomic(outputs["overlay"], image_io.encode_png(
-        visualize.overlay(image.rgb, result.pixel_map)))
+    files.write_atomic(outputs["map"], image_io.encode_png(visualize.map_to_gray(result.pixel_map)))
+    files.write_atomic(outputs["overlay"],
+                       image_io.encode_png(visualize.overlay(image.rgb, result.pixel_map)))
     record = _describe(path, image, result, outputs, model.class_names)
-    if FLAGS.json:
+    if args.json:
       tqdm.tqdm.write(json.dumps(record))
     else:
       _print_text(record)
@@ -197,77 +138,57 @@ def run_saliency(inputs: list[str]) -> int:
   return _for_each_image(paths, process)
 
 
-def encoder_options_from_flags() -> encoder.EncoderOptions:
-  """EncoderOptions from the compress flags; a bad combination is a UsageError."""
-  params = dict(_policy_param(text) for text in FLAGS.policy_param)
+def _roi_boxes(args: argparse.Namespace) -> list[tuple[int, int, int, int]]:
   try:
-    return encoder.EncoderOptions(
-        mode=FLAGS.encoder, policy=FLAGS.policy, policy_params=params,
-        subsampling=FLAGS.subsampling, quality=FLAGS.quality, target_size=FLAGS.target_size,
-        match_jpeg_quality=FLAGS.match_jpeg_quality, progressive=FLAGS.progressive,
-        strength=FLAGS.strength)
+    return [roi.parse_box(text) for text in args.roi]
   except errors.EncodeError as e:
     raise UsageError(str(e)) from None
 
 
-def _policy_param(text: str) -> tuple[str, float]:
-  name, _, value = text.partition("=")
-  try:
-    return name, float(value)
-  except ValueError:
-    raise UsageError(f"--policy_param {text!r} is not NAME=NUMBER") from None
-
-
-def _roi_boxes() -> list[tuple[int, int, int, int]]:
-  try:
-    return [roi.parse_box(text) for text in FLAGS.roi]
-  except errors.EncodeError as e:
-    raise UsageError(str(e)) from None
-
-
-def _output_paths(inputs: list[pathlib.Path]) -> list[pathlib.Path]:
+def _output_paths(args: argparse.Namespace, inputs: list[pathlib.Path]) -> list[pathlib.Path]:
   """One output JPEG per input, from --output or --output_dir."""
-  if FLAGS.output and FLAGS.output_dir:
+  if args.output and args.output_dir:
     raise UsageError("set only one of --output and --output_dir")
-  single = [name for name, value in (("--output", FLAGS.output), ("--map", FLAGS.map),
-                                     ("--roi_mask", FLAGS.roi_mask)) if value]
+  single = [name for name, value in (("--output", args.output), ("--map", args.map),
+                                     ("--roi_mask", args.roi_mask)) if value]
   if single and len(inputs) != 1:
     raise UsageError(f"{', '.join(single)} take(s) exactly one input, got {len(inputs)}")
-  if FLAGS.output:
-    output = pathlib.Path(FLAGS.output)
+  if args.output:
+    output = pathlib.Path(args.output)
     if not output.parent.is_dir():
       raise UsageError(f"--output folder {output.parent} does not exist")
     return [output]
-  directory = _output_dir("--output or --output_dir is required")
+  if not args.output_dir:
+    raise UsageError("--output or --output_dir is required")
+  directory = _output_dir(args.output_dir)
   outputs = [directory / f"{path.stem}.jpg" for path in inputs]
   if len(set(outputs)) != len(outputs):
     raise UsageError("inputs with the same name would share an output in --output_dir")
   return outputs
 
 
-def _check_not_input(path: pathlib.Path, output: pathlib.Path) -> None:
-  if output.exists() and output.resolve() == path.resolve() and not FLAGS.overwrite:
-    raise errors.SemanticJpegError(
-        f"{output}: is the input file; pass --overwrite to replace it")
+def _check_not_input(path: pathlib.Path, output: pathlib.Path, overwrite: bool) -> None:
+  if output.exists() and output.resolve() == path.resolve() and not overwrite:
+    raise errors.SemanticJpegError(f"{output}: is the input file; pass --overwrite to replace it")
 
 
-def _side_outputs(output: pathlib.Path, image: image_io.DecodedImage,
+def _side_outputs(args: argparse.Namespace, output: pathlib.Path, image: image_io.DecodedImage,
                   pixel_map: np.ndarray) -> dict[str, str]:
   """Writes the map and overlay PNGs that --save_map / --save_overlay ask for."""
   written = {}
-  if FLAGS.save_map:
+  if args.save_map:
     written["map"] = str(output.with_name(f"{output.stem}_map.png"))
-    image_io.write_atomic(written["map"], image_io.encode_png(visualize.map_to_gray(pixel_map)))
-  if FLAGS.save_overlay:
+    files.write_atomic(written["map"], image_io.encode_png(visualize.map_to_gray(pixel_map)))
+  if args.save_overlay:
     written["overlay"] = str(output.with_name(f"{output.stem}_overlay.png"))
-    image_io.write_atomic(written["overlay"],
-                          image_io.encode_png(visualize.overlay(image.rgb, pixel_map)))
+    files.write_atomic(written["overlay"],
+                       image_io.encode_png(visualize.overlay(image.rgb, pixel_map)))
   return written
 
 
-def _compress_record(path: pathlib.Path, output: pathlib.Path, image: image_io.DecodedImage,
-                     report: encoder.EncodeReport, saliency_ms: float) -> dict:
-  """The JSON record of one compressed file."""
+def _compress_record(args: argparse.Namespace, path: pathlib.Path, output: pathlib.Path,
+                     image: image_io.DecodedImage, report, saliency_ms: float) -> dict:
+  """The JSON record of one compressed file (`report` is an `encoder.EncodeReport`)."""
   bytes_in = path.stat().st_size
   return {
       "file": str(path), "output": str(output), "width": image.width, "height": image.height,
@@ -275,163 +196,152 @@ def _compress_record(path: pathlib.Path, output: pathlib.Path, image: image_io.D
       "ratio": round(bytes_in / report.size, 3), "target_size": report.target_size,
       "target_met": report.target_met, "quality": round(report.quality, 3),
       "quality_shares": {str(q): round(share, 4) for q, share in report.quality_shares.items()},
-      "encoder": FLAGS.encoder, "policy": FLAGS.policy, "steps": report.steps,
+      "encoder": args.encoder, "policy": args.policy, "steps": report.steps,
       "timings_ms": {"saliency": round(saliency_ms, 1),
                      **{k: round(v, 1) for k, v in report.timings_ms.items()}},
   }
 
 
-MapMaker = Callable[[list[image_io.DecodedImage]], list[np.ndarray]]
-
-
-class MapSource:
-  """Decoded images and their pixel maps, made in batches (one server request per batch).
-
-  `make_maps` turns a list of decoded images into their maps; a failure to decode one file,
-  or of a whole batch's request, is raised when that file's turn comes.
-  """
-
-  def __init__(self, paths: list[pathlib.Path], batch: int, make_maps: MapMaker):
-    self._paths, self._batch, self._make_maps = paths, batch, make_maps
-    self._index = {path: i for i, path in enumerate(paths)}
-    self._ready: dict[pathlib.Path, tuple | errors.SemanticJpegError] = {}
-
-  def get(self, path: pathlib.Path) -> tuple[image_io.DecodedImage, np.ndarray, float]:
-    """(image, pixel map, milliseconds spent on its map)."""
-    if path not in self._ready:
-      self._fill(self._paths[self._index[path]:self._index[path] + self._batch])
-    result = self._ready.pop(path)
-    if isinstance(result, errors.SemanticJpegError):
-      raise result
-    return result
-
-  def _fill(self, batch: list[pathlib.Path]) -> None:
-    images = {}
-    for path in batch:
-      try:
-        images[path] = image_io.read_image(path, FLAGS.max_pixels)
-      except errors.ImageError as e:
-        self._ready[path] = e
-    start = time.perf_counter()
-    try:
-      maps = self._make_maps(list(images.values())) if images else []
-    except errors.SemanticJpegError as e:
-      self._ready.update((path, e) for path in images)
-      return
-    milliseconds = 1e3 * (time.perf_counter() - start) / max(len(images), 1)
-    for (path, image), pixel_map in zip(images.items(), maps):
-      self._ready[path] = (image, pixel_map, milliseconds)
-
-
-def _read_gray_flag(path: str) -> np.ndarray:
+def _read_gray_argument(path: str, max_pixels: int) -> np.ndarray:
   """A --map or --roi_mask file; a bad one is a UsageError."""
   try:
-    return image_io.read_gray(path, FLAGS.max_pixels)
+    return image_io.read_gray(path, max_pixels)
   except errors.ImageError as e:
     raise UsageError(str(e)) from None
 
 
-def _map_maker() -> tuple[MapMaker, int]:
-  """How compress gets pixel maps (--map, a saliency server or the local model), batch size.
+def _map_maker(args: argparse.Namespace) -> tuple[sources.MapMaker, int]:
+  """How compress gets pixel maps (--map, a saliency server or the local model), batch size."""
+  if args.map:
+    return sources.from_file(_read_gray_argument(args.map, args.max_pixels)), 1
+  if args.saliency_server:
+    from semantic_jpeg.deploy import serving_client
 
-  Model and server maps are block maps spread over the pixels, so that both give the
-  encoder exactly the same input.
-  """
-  if FLAGS.map:
-    values = _read_gray_flag(FLAGS.map)
-    return (lambda images: [roi.fit_map(values, image.height, image.width)
-                            for image in images]), 1
-  if FLAGS.saliency_server:
     try:
-      client = serving_client.connect(FLAGS.saliency_server, FLAGS.saliency_model_name,
-                                      FLAGS.saliency_timeout)
+      client = serving_client.connect(args.saliency_server, args.saliency_model_name,
+                                      args.saliency_timeout)
     except errors.ServingError as e:
       raise UsageError(str(e)) from None
-
-    def from_server(images: list[image_io.DecodedImage]) -> list[np.ndarray]:
-      answers = client.maps([image.rgb for image in images])
-      return [plan.pixel_saliency(answer.block_map, image.height, image.width)
-              for image, answer in zip(images, answers)]
-
-    return from_server, FLAGS.saliency_batch
-  model, options = _load_model(), saliency_options_from_flags()
-
-  def from_model(images: list[image_io.DecodedImage]) -> list[np.ndarray]:
-    return [plan.pixel_saliency(saliency.compute_map(model, image.rgb, options).block_map,
-                                image.height, image.width) for image in images]
-
-  return from_model, 1
+    return sources.from_server(client), args.saliency_batch
+  return _local_maps(args), 1
 
 
-def run_compress(inputs: list[str]) -> int:
+def run_compress(args: argparse.Namespace) -> int:
   """`semantic-jpeg compress`: one semantic JPEG per input image."""
-  paths = image_io.list_images(inputs)
-  if not paths:
-    raise UsageError("no input images")
-  options, boxes = encoder_options_from_flags(), _roi_boxes()
-  outputs = dict(zip(paths, _output_paths(paths)))
-  make_maps, batch = _map_maker()
-  maps = MapSource(paths, batch, make_maps)
-  mask = _read_gray_flag(FLAGS.roi_mask) if FLAGS.roi_mask else None
+  from semantic_jpeg.codec import encoder
+
+  paths = _inputs(args.inputs)
+  options, boxes = arguments.encoder_options(args), _roi_boxes(args)
+  outputs = dict(zip(paths, _output_paths(args, paths)))
+  make_maps, batch = _map_maker(args)
+  maps = sources.MapSource(paths, batch, make_maps, args.max_pixels)
+  mask = _read_gray_argument(args.roi_mask, args.max_pixels) if args.roi_mask else None
   records = []
 
   def process(path: pathlib.Path) -> None:
     output = outputs[path]
-    _check_not_input(path, output)
+    _check_not_input(path, output, args.overwrite)
     image, pixel_map, saliency_ms = maps.get(path)
     if mask is not None:
       pixel_map = roi.merge_mask(pixel_map, mask)
     pixel_map = roi.merge_boxes(pixel_map, boxes)
     data, report = encoder.compress_decoded(image, pixel_map, options)
-    image_io.write_atomic(output, data)
-    record = _compress_record(path, output, image, report, saliency_ms)
-    record["outputs"] = _side_outputs(output, image, pixel_map)
+    files.write_atomic(output, data)
+    record = _compress_record(args, path, output, image, report, saliency_ms)
+    record["outputs"] = _side_outputs(args, output, image, pixel_map)
     records.append(record)
-    tqdm.tqdm.write(json.dumps(record) if FLAGS.json else
+    tqdm.tqdm.write(json.dumps(record) if args.json else
                     f"{path} -> {output}: {report.size} bytes ({record['ratio']:.2f}x), "
                     f"quality {report.quality:.1f}" +
                     ("" if report.target_met else f" (target {report.target_size} not met)"))
 
   failures = _for_each_image(paths, process)
-  _print_summary(records, failures)
+  _print_summary(records, failures, args.json)
   return failures
 
 
-def _print_summary(records: list[dict], failures: int) -> None:
+def _print_summary(records: list[dict], failures: int, as_json: bool) -> None:
   bytes_in = sum(r["bytes_in"] for r in records)
   bytes_out = sum(r["bytes_out"] for r in records)
   ratio = np.mean([r["ratio"] for r in records]) if records else 0.0
   print(f"compressed {len(records)} file(s), {failures} failed: {bytes_in} bytes in, "
         f"{bytes_out} bytes out, mean ratio {ratio:.2f}",
-        file=sys.stderr if FLAGS.json else sys.stdout)
+        file=sys.stderr if as_json else sys.stdout)
 
 
-COMMANDS = {"compress": run_compress, "saliency": run_saliency}
+def _add_compress(commands: argparse._SubParsersAction) -> None:
+  parser = commands.add_parser(
+      "compress", help="Write one semantic JPEG per input image.",
+      description="Writes one JPEG per input, spending more bits where the map is salient.")
+  parser.add_argument("inputs", nargs="+", metavar="INPUT", help="Image files, folders, globs.")
+  parser.add_argument("--output", help="Output JPEG file (one input only).")
+  parser.add_argument("--output_dir", help="Folder for the outputs NAME.jpg (created if missing).")
+  arguments.add_switch(parser, "overwrite", False, "Allow the output to replace the input file.")
+  arguments.add_encoder_arguments(parser)
+  group = parser.add_argument_group("where the map comes from")
+  group.add_argument("--map", help="Precomputed saliency map (grayscale image, one input).")
+  group.add_argument("--roi", action="append", default=[], metavar="X,Y,W,H",
+                     help="Salient box in pixels (repeatable).")
+  group.add_argument("--roi_mask", help="Grayscale mask merged into the map (one input).")
+  group.add_argument("--saliency_server",
+                     help="Get maps from TF Serving: http://HOST:PORT (REST) or HOST:PORT (gRPC) "
+                     "instead of the local model.")
+  group.add_argument("--saliency_model_name", default=_DEFAULT_MODEL_NAME,
+                     help="Model name on the saliency server.")
+  group.add_argument("--saliency_timeout", type=arguments.bounded(float, 0.1),
+                     default=_DEFAULT_SERVER_TIMEOUT_S,
+                     help="Seconds to wait for the saliency server.")
+  group.add_argument("--saliency_batch", type=arguments.bounded(int, 1),
+                     default=_DEFAULT_SERVER_BATCH, help="Images per saliency server request.")
+  outputs = parser.add_argument_group("what to write")
+  arguments.add_switch(outputs, "save_map", False, "Also write OUTPUT_map.png.")
+  arguments.add_switch(outputs, "save_overlay", False, "Also write OUTPUT_overlay.png.")
+  arguments.add_switch(outputs, "json", False, "Print one JSON object per image.")
+  arguments.add_input_arguments(parser)
+  arguments.add_saliency_arguments(parser)
+  parser.set_defaults(run=run_compress)
 
 
-def main(argv: list[str]) -> int:
+def _add_saliency(commands: argparse._SubParsersAction) -> None:
+  parser = commands.add_parser(
+      "saliency", help="Write the map and an overlay per image; print the top classes.",
+      description="Writes NAME_map.png and NAME_overlay.png per image and prints its top "
+      "ImageNet classes.")
+  parser.add_argument("inputs", nargs="+", metavar="IMAGE", help="Image files, folders, globs.")
+  parser.add_argument("--output_dir", required=True, help="Folder for the PNGs.")
+  arguments.add_switch(parser, "json", False, "Print one JSON object per image.")
+  arguments.add_input_arguments(parser)
+  arguments.add_saliency_arguments(parser)
+  parser.set_defaults(run=run_saliency)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+  """The command and its arguments; a bad command line is one `error:` line and exit 2."""
+  parser = arguments.ArgumentParser(
+      prog="semantic-jpeg",
+      description="Content-aware JPEG: a CNN finds where people look, the encoder spends the "
+      "bits there.")
+  commands = parser.add_subparsers(title="commands", dest="command")
+  _add_compress(commands)
+  _add_saliency(commands)
+  args = parser.parse_args(argv[1:])
+  if args.command is None:
+    parser.error("choose a command: compress or saliency (semantic-jpeg --help)")
+  return args
+
+
+def main(args: argparse.Namespace) -> int:
   try:
-    if len(argv) < 2 or argv[1] not in COMMANDS:
-      raise UsageError(f"usage: semantic-jpeg {{{','.join(COMMANDS)}}} IMAGE... [flags]")
-    failures = COMMANDS[argv[1]](argv[2:])
+    failures = args.run(args)
   except UsageError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
   return 2 if failures else 0
 
 
-def _parse_flags(argv: list[str]) -> list[str]:
-  """absl flag parsing that reports a bad flag on one line and exits with status 2."""
-  try:
-    return FLAGS(argv)
-  except flags.Error as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)
-
-
 def run() -> None:
   """Console-script entry point."""
-  app.run(lambda argv: sys.exit(main(argv)), flags_parser=_parse_flags)
+  app.run(main, flags_parser=parse_args)
 
 
 if __name__ == "__main__":

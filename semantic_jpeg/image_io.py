@@ -1,16 +1,14 @@
-"""Image files in and out: decoding to RGB, EXIF orientation, metadata carry-over, atomic writes.
+"""Image formats in and out: decoding to RGB, EXIF orientation, metadata carry-over, PNG maps.
 
 Pillow reads the header first, so oversized images are refused before any pixel is decoded,
 and it reports truncated or corrupt data as errors instead of returning half an image.
 """
 
 import dataclasses
-import glob
 import io
 import os
 import pathlib
 import re
-import tempfile
 import warnings
 
 import cv2
@@ -21,8 +19,6 @@ from semantic_jpeg import errors
 
 DEFAULT_MAX_PIXELS = 100_000_000
 SUPPORTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP", "PPM", "GIF")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm",
-                  ".gif")
 _WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "F")
 _GRAY_MODES = ("1", "L", "LA") + _WIDE_MODES
 
@@ -160,30 +156,6 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
   return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
 
 
-def write_atomic(path: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> None:
-  """Writes bytes through a temporary file in the same folder and renames it into place."""
-  path = pathlib.Path(path)
-  if not path.parent.is_dir():
-    raise errors.SemanticJpegError(f"{path}: output folder {path.parent} does not exist")
-  if not overwrite and path.exists():
-    raise errors.SemanticJpegError(f"{path}: exists (use --overwrite to replace it)")
-  fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-  try:
-    with os.fdopen(fd, "wb") as f:
-      f.write(data)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would.
-    os.replace(tmp, path)
-  except BaseException:
-    pathlib.Path(tmp).unlink(missing_ok=True)
-    raise
-
-
-def _umask() -> int:
-  mask = os.umask(0)
-  os.umask(mask)
-  return mask
-
-
 def encode_png(array: np.ndarray) -> bytes:
   """PNG bytes of a uint8 gray [H, W] or RGB [H, W, 3] array."""
   if array.ndim == 3:
@@ -192,21 +164,3 @@ def encode_png(array: np.ndarray) -> bytes:
   if not ok:
     raise errors.SemanticJpegError("PNG encoding failed")
   return buffer.tobytes()
-
-
-def list_images(inputs: list[str]) -> list[pathlib.Path]:
-  """Expands files, folders (their image files, sorted) and globs into a list of paths.
-
-  Paths that do not exist are kept, so that the caller reports them as errors.
-  """
-  paths: list[pathlib.Path] = []
-  for item in inputs:
-    path = pathlib.Path(item)
-    if path.is_dir():
-      paths.extend(sorted(p for p in path.iterdir()
-                          if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
-    elif any(c in item for c in "*?["):
-      paths.extend(pathlib.Path(p) for p in sorted(glob.glob(item)))
-    else:
-      paths.append(path)
-  return paths

@@ -8,10 +8,9 @@ from PIL import Image
 import pytest
 
 from conftest import read_rgb
-from semantic_jpeg import baselines
-from semantic_jpeg import bitstream
-from semantic_jpeg import composite
-from semantic_jpeg import ratecontrol
+from semantic_jpeg.codec import bitstream
+from semantic_jpeg.codec import turbo
+from semantic_jpeg.evaluation import baselines
 
 IMAGE = np.ascontiguousarray(read_rgb("kodim21.png")[:256, :384])
 
@@ -27,21 +26,21 @@ def test_integer_qualities_give_mozjpegs_own_tables(tmp_path, quality):
 
 @pytest.mark.parametrize("name", list(baselines.ENCODERS))
 def test_rate_matching_stays_under_the_target(name):
-  target = ratecontrol.opencv_jpeg_size(IMAGE, 50)
+  target = turbo.jpeg_size(IMAGE, 50)
   result = baselines.rate_matched(name, IMAGE, target, guess=50)
   assert len(result.data) <= target
   assert len(result.data) >= (0.99 if result.met else 0.95) * target
   if name != "mozjpeg":
     assert result.quality == int(result.quality)
-  decoded = composite.decode(result.data)
+  decoded = turbo.decode(result.data)
   np.testing.assert_array_equal(decoded, np.asarray(Image.open(io.BytesIO(result.data))))
   assert 10 * np.log10(255**2 / np.mean((decoded.astype(float) - IMAGE) ** 2)) > 28
 
 
 def test_mozjpeg_and_jpegli_beat_libjpeg_turbo_at_equal_size():
-  target = ratecontrol.opencv_jpeg_size(IMAGE, 50)
+  target = turbo.jpeg_size(IMAGE, 50)
   errors = {}
   for name in baselines.ENCODERS:
-    decoded = composite.decode(baselines.rate_matched(name, IMAGE, target).data)
+    decoded = turbo.decode(baselines.rate_matched(name, IMAGE, target).data)
     errors[name] = np.mean((decoded.astype(float) - IMAGE) ** 2)
   assert errors["mozjpeg"] < errors["turbo"] and errors["jpegli"] < errors["turbo"]

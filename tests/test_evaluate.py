@@ -9,7 +9,7 @@ import cv2
 from PIL import Image
 
 from conftest import read_rgb
-from semantic_jpeg import evaluation
+from semantic_jpeg.evaluation import equal_size as evaluation
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 

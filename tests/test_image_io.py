@@ -1,4 +1,4 @@
-"""Decoding, metadata, limits and atomic writes, on real files."""
+"""Decoding, metadata and limits, on real files."""
 
 import io
 
@@ -84,23 +84,3 @@ def test_exif_orientation_is_applied_and_metadata_kept():
   exif.load(image.exif)
   assert exif[0x010F] == "semantic_jpeg test camera"
   assert exif.get(0x0112, 1) == 1
-
-
-def test_write_atomic_replaces_whole_file_and_leaves_no_temporaries(tmp_path):
-  target = tmp_path / "out.bin"
-  image_io.write_atomic(target, b"first")
-  image_io.write_atomic(target, b"second")
-  assert target.read_bytes() == b"second"
-  assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
-  with pytest.raises(errors.SemanticJpegError, match="exists"):
-    image_io.write_atomic(target, b"third", overwrite=False)
-  with pytest.raises(errors.SemanticJpegError, match="does not exist"):
-    image_io.write_atomic(tmp_path / "missing" / "out.bin", b"x")
-
-
-def test_list_images_expands_folders_and_globs(tmp_path):
-  for name in ("b.png", "a.jpg", "notes.txt"):
-    (tmp_path / name).write_bytes(b"x")
-  assert [p.name for p in image_io.list_images([str(tmp_path)])] == ["a.jpg", "b.png"]
-  assert [p.name for p in image_io.list_images([str(tmp_path / "*.png")])] == ["b.png"]
-  assert image_io.list_images([str(tmp_path / "nope.png")]) == [tmp_path / "nope.png"]

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import read_rgb
-from semantic_jpeg import metrics
+from semantic_jpeg.evaluation import metrics
 
 SIDE = 256  # Crop side: big enough for five MS-SSIM scales, small enough to be fast.
 ALL_KEYS = ("psnr", "ssim", "ms_ssim", "vifp", "psnr_hvs", "psnr_hvsm", "ssimulacra2",

@@ -1,16 +1,18 @@
-"""Quality policies: the block qualities each one gives on a known map."""
+"""Quality policies and the plan: the block qualities each policy gives on a known map."""
 
 import numpy as np
 import pytest
 
 from semantic_jpeg import errors
-from semantic_jpeg import plan
+from semantic_jpeg.codec import dct
+from semantic_jpeg.codec import plan
+from semantic_jpeg.codec import policies
 
 RAMP = (np.arange(100, dtype=np.float64) / 99.0).reshape(10, 10)  # Saliency 0 .. 1.
 
 
-def qualities(name: str, quality: float = plan.PAPER_QUALITY, **params) -> np.ndarray:
-  return plan.block_qualities(name, RAMP, quality, params)
+def qualities(name: str, quality: float = policies.PAPER_QUALITY, **params) -> np.ndarray:
+  return policies.block_qualities(name, RAMP, quality, params)
 
 
 def test_continuous_default_is_a_smooth_step_over_the_top_quarter():
@@ -22,8 +24,8 @@ def test_continuous_default_is_a_smooth_step_over_the_top_quarter():
 
 
 def test_continuous_depends_on_rank_not_on_map_contrast():
-  np.testing.assert_array_equal(plan.block_qualities("continuous", RAMP, 50, {}),
-                                plan.block_qualities("continuous", RAMP ** 3 * 0.2, 50, {}))
+  np.testing.assert_array_equal(policies.block_qualities("continuous", RAMP, 50, {}),
+                                policies.block_qualities("continuous", RAMP ** 3 * 0.2, 50, {}))
 
 
 def test_uniform_ignores_the_map():
@@ -68,16 +70,16 @@ def test_paper_levels_move_with_the_knob_and_are_clamped():
 
 def test_unknown_policy_or_parameter_is_an_encode_error():
   with pytest.raises(errors.EncodeError, match="unknown policy"):
-    plan.block_qualities("median", RAMP, 50, {})
+    policies.block_qualities("median", RAMP, 50, {})
   with pytest.raises(errors.EncodeError, match="no parameter"):
-    plan.block_qualities("uniform", RAMP, 50, {"span": 10})
+    policies.block_qualities("uniform", RAMP, 50, {"span": 10})
 
 
 def test_pixel_maps_are_pooled_to_blocks_edges_included():
   pixels = np.zeros((12, 20))
   pixels[8:, 16:] = 1.0  # The bottom-right partial block is fully salient.
-  blocks = plan.block_saliency(pixels, 12, 20)
-  assert blocks.shape == (2, 3) and blocks[1, 2] == 1.0 and blocks[0, 0] == 0.0
+  grid = plan.block_saliency(pixels, 12, 20)
+  assert grid.shape == (2, 3) and grid[1, 2] == 1.0 and grid[0, 0] == 0.0
   with pytest.raises(errors.EncodeError, match="matches neither"):
     plan.block_saliency(pixels, 13, 20)
 
@@ -86,3 +88,27 @@ def test_chroma_blocks_take_the_best_of_their_four_luma_blocks():
   luma = np.array([[10.0, 20.0, 30.0], [40.0, 50.0, 60.0], [70.0, 80.0, 90.0]])
   np.testing.assert_array_equal(plan.chroma_qualities(luma, "420"), [[50, 60], [80, 90]])
   np.testing.assert_array_equal(plan.chroma_qualities(luma, "444"), luma)
+
+
+def test_adaptive_strength_fades_with_detail():
+  smooth = plan.adaptive_strength(3.0)
+  busy = plan.adaptive_strength(6.5)
+  assert smooth == pytest.approx((1.456, 1.0)) and busy == pytest.approx((0.448, 0.45))
+  assert plan.adaptive_strength(4.4) == pytest.approx((1.12, 1.0))
+  strengths = [plan.adaptive_strength(a) for a in np.linspace(2, 7, 11)]
+  assert all(a >= b for a, b in zip(strengths, strengths[1:]))  # Both fall with detail.
+  flat = dct.forward(np.full((64, 64), 128.0))
+  noisy = dct.forward(np.random.default_rng(0).uniform(0, 255, (64, 64)))
+  assert plan.activity(flat) == 0.0 < plan.activity(noisy)
+
+
+def test_saliency_multipliers_spare_flat_background_blocks():
+  flat = np.zeros((2, 64))
+  busy = np.full((2, 64), 40.0)
+  blocks = np.concatenate([flat, busy])
+  weights = np.array([1.0, -1.0, 1.0, -1.0])
+  multipliers = plan.saliency_multipliers(blocks, weights)
+  assert multipliers[0] == 1.0  # A flat background block keeps its lambda.
+  assert multipliers[1] == pytest.approx(np.exp(-1.0))  # Salient blocks always gain.
+  assert multipliers[2] == pytest.approx(np.exp(1600.0 / 1650.0))  # Nearly the full increase.
+  assert multipliers[3] == pytest.approx(np.exp(-1.0))

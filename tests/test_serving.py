@@ -18,10 +18,11 @@ import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 
 from conftest import read_rgb
-from semantic_jpeg import encoder
+from semantic_jpeg.codec import encoder
 from semantic_jpeg import errors
 from semantic_jpeg import saliency
-from semantic_jpeg import serving_client
+from semantic_jpeg.deploy import serving_client
+from semantic_jpeg.saliency import sources
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 NAMES = ("kodim23", "kodim04")  # Landscape and portrait: a batch of different sizes.
@@ -178,23 +179,22 @@ def test_compress_with_a_server_that_is_down_fails_cleanly(tmp_path, server):
 
 def test_compress_batches_server_requests_and_isolates_bad_files(tmp_path, signature):
   """The compressor's map source: one request per batch, a bad file fails alone."""
-  from semantic_jpeg import cli  # pylint: disable=g-import-not-at-top
-  from semantic_jpeg import plan  # pylint: disable=g-import-not-at-top
   paths = [REPO / "testdata" / f"{name}.png" for name in ("kodim23", "kodim21")]
   broken = tmp_path / "broken.png"
   broken.write_bytes(b"not an image")
   paths.insert(1, broken)
   requests = []
 
-  def from_server(images):
-    requests.append(len(images))
-    pngs = serving_client.encode_images([image.rgb for image in images])
-    answers = serving_client.parse_rest_response(
-        _serve_rest(signature, serving_client.rest_request(pngs)), len(pngs))
-    return [plan.pixel_saliency(a.block_map, i.height, i.width) for a, i in zip(answers, images)]
+  class InProcessClient:
+    """The REST client's request and parser, with the signature in place of the network."""
 
-  cli.FLAGS(["semantic-jpeg"])  # Defaults for --max_pixels.
-  source = cli.MapSource(paths, 8, from_server)
+    def maps(self, images):
+      requests.append(len(images))
+      pngs = serving_client.encode_images(images)
+      return serving_client.parse_rest_response(
+          _serve_rest(signature, serving_client.rest_request(pngs)), len(pngs))
+
+  source = sources.MapSource(paths, 8, sources.from_server(InProcessClient()))
   image, pixel_map, _ = source.get(paths[0])
   assert requests == [2] and pixel_map.shape == (512, 768)
   with pytest.raises(errors.ImageError, match="broken.png"):

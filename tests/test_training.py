@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from semantic_jpeg import training
+from semantic_jpeg.saliency import training
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CLASSES = ("disc", "square", "stripes")

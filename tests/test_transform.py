@@ -5,16 +5,16 @@ import numpy as np
 import pytest
 
 from conftest import read_rgb
-from semantic_jpeg import colour
-from semantic_jpeg import composite
-from semantic_jpeg import dct
-from semantic_jpeg import quantize
+from semantic_jpeg.codec import colour
+from semantic_jpeg.codec import dct
+from semantic_jpeg.codec import quantize
+from semantic_jpeg.codec import turbo
 
 
 def _libjpeg_levels(tmp_path, image: np.ndarray, quality: int, subsampling: str):
   """Quantized coefficients and tables of OpenCV's (libjpeg-turbo's) JPEG of `image`."""
   path = tmp_path / "opencv.jpg"
-  path.write_bytes(composite.encode(image, quality, subsampling))
+  path.write_bytes(turbo.encode(image, quality, subsampling))
   jpeg = jpeglib.read_dct(str(path))
   return [jpeg.Y, jpeg.Cb, jpeg.Cr], jpeg.qt
 

@@ -5,12 +5,16 @@ import itertools
 import numpy as np
 import pytest
 
-from semantic_jpeg import dct
-from semantic_jpeg import quantize
-from semantic_jpeg import trellis
+from semantic_jpeg.codec import dct
+from semantic_jpeg.codec import quantize
+from semantic_jpeg.codec import dering
+from semantic_jpeg.codec import huffman
+from semantic_jpeg.codec import modes
+from semantic_jpeg.codec import plan
+from semantic_jpeg.codec import trellis
 
 TABLE = quantize.scaled_table(quantize.ROBIDOUX_TABLE, 75).astype(np.float64)
-BITS = trellis.generic_code_lengths()
+BITS = huffman.generic_code_lengths()
 
 
 def model_cost(coefficients: np.ndarray, levels: np.ndarray, lam: float) -> float:
@@ -98,15 +102,15 @@ def candidate_levels(block: np.ndarray, positions: np.ndarray, values: tuple[int
 def test_code_lengths_are_a_complete_prefix_code_of_at_most_16_bits():
   counts = np.zeros(256)
   counts[[0x00, 0x01, 0x02, 0x11]] = [8, 4, 2, 2]
-  np.testing.assert_array_equal(trellis.code_lengths(counts)[[0x00, 0x01, 0x02, 0x11]], [1, 2, 3, 4])
-  assert trellis.code_lengths(counts)[0x03] == 17  # Unused: expensive.
-  assert (trellis.code_lengths(np.zeros(256)) == 17).all()
+  np.testing.assert_array_equal(huffman.code_lengths(counts)[[0x00, 0x01, 0x02, 0x11]], [1, 2, 3, 4])
+  assert huffman.code_lengths(counts)[0x03] == 17  # Unused: expensive.
+  assert (huffman.code_lengths(np.zeros(256)) == 17).all()
   fibonacci = [1.0, 1.0]
   while len(fibonacci) < 30:
     fibonacci.append(fibonacci[-1] + fibonacci[-2])
   skewed = np.zeros(256)
   skewed[:30] = fibonacci  # Unlimited, the rarest codes would take 29 bits.
-  lengths = trellis.code_lengths(skewed)[:30]
+  lengths = huffman.code_lengths(skewed)[:30]
   assert lengths.max() == 16
   # With libjpeg's reserved all-ones code, the used codes fill all but one 16-bit leaf.
   assert (2.0 ** -lengths).sum() == pytest.approx(1 - 2.0 ** -16)
@@ -114,9 +118,9 @@ def test_code_lengths_are_a_complete_prefix_code_of_at_most_16_bits():
 
 def test_code_lengths_follow_the_statistics():
   blocks = random_blocks(200, seed=2)
-  lambdas = trellis.texture_lambdas(blocks, trellis.LUMA_SCALE)
+  lambdas = plan.texture_lambdas(blocks, plan.LUMA_SCALE)
   levels, bits = trellis.quantize(blocks.reshape(200, 1, 8, 8), TABLE, lambdas.reshape(200, 1))
-  counts = trellis.symbol_counts(levels.reshape(200, 64))
+  counts = huffman.symbol_counts(levels.reshape(200, 64))
   assert counts.sum() > 200 and counts[0x00] <= 200  # At most one EOB per block.
   frequent, rare = np.argmax(counts), np.argmin(np.where(counts > 0, counts, np.inf))
   assert bits[frequent] < bits[rare]
@@ -126,42 +130,18 @@ def test_deringing_lifts_only_clipped_white_and_decodes_the_same():
   plane = np.full((16, 16), 255.0)
   plane[:, :5] = np.linspace(40, 250, 5)  # A dark-to-white edge inside the first blocks.
   plane[8:, 8:] = 100.0  # A block without white: untouched.
-  lifted = trellis.dering(plane, 16.0)
+  lifted = dering.dering(plane, 16.0)
   white = plane == 255.0
   np.testing.assert_array_equal(lifted[~white], plane[~white])
   assert (lifted[white] >= 255).all() and lifted.max() <= 255 + 31 and lifted.max() > 255
   np.testing.assert_array_equal(lifted[:8, 8:], plane[:8, 8:])  # All white: untouched.
   np.testing.assert_array_equal(np.clip(lifted, 0, 255), plane)
-  assert trellis.dering(plane, 4.0).max() <= 255 + 8  # At most twice the DC step.
-
-
-def test_adaptive_strength_fades_with_detail():
-  smooth = trellis.adaptive_strength(3.0)
-  busy = trellis.adaptive_strength(6.5)
-  assert smooth == pytest.approx((1.456, 1.0)) and busy == pytest.approx((0.448, 0.45))
-  assert trellis.adaptive_strength(4.4) == pytest.approx((1.12, 1.0))
-  strengths = [trellis.adaptive_strength(a) for a in np.linspace(2, 7, 11)]
-  assert all(a >= b for a, b in zip(strengths, strengths[1:]))  # Both fall with detail.
-  flat = dct.forward(np.full((64, 64), 128.0))
-  noisy = dct.forward(np.random.default_rng(0).uniform(0, 255, (64, 64)))
-  assert trellis.activity(flat) == 0.0 < trellis.activity(noisy)
-
-
-def test_saliency_multipliers_spare_flat_background_blocks():
-  flat = np.zeros((2, 64))
-  busy = np.full((2, 64), 40.0)
-  blocks = np.concatenate([flat, busy])
-  weights = np.array([1.0, -1.0, 1.0, -1.0])
-  multipliers = trellis.saliency_multipliers(blocks, weights)
-  assert multipliers[0] == 1.0  # A flat background block keeps its lambda.
-  assert multipliers[1] == pytest.approx(np.exp(-1.0))  # Salient blocks always gain.
-  assert multipliers[2] == pytest.approx(np.exp(1600.0 / 1650.0))  # Nearly the full increase.
-  assert multipliers[3] == pytest.approx(np.exp(-1.0))
+  assert dering.dering(plane, 4.0).max() <= 255 + 8  # At most twice the DC step.
 
 
 def test_tilt_runs_from_low_at_dc_to_high_at_the_corner():
-  tilt = quantize.tilt(*trellis.LUMA_TILT)
-  assert tilt[0, 0] == pytest.approx(trellis.LUMA_TILT[0])
-  assert tilt[7, 7] == pytest.approx(trellis.LUMA_TILT[1])
+  tilt = quantize.tilt(*modes.LUMA_TILT)
+  assert tilt[0, 0] == pytest.approx(modes.LUMA_TILT[0])
+  assert tilt[7, 7] == pytest.approx(modes.LUMA_TILT[1])
   assert (np.diff(tilt, axis=0) > 0).all() and (np.diff(tilt, axis=1) > 0).all()
   np.testing.assert_allclose(tilt, tilt.T)  # Depends on u + v only.

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from semantic_jpeg import visualize
+from semantic_jpeg.evaluation import visualize
 
 
 def test_most_salient_window_finds_the_hot_square_and_stays_inside():

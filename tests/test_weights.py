@@ -1,18 +1,22 @@
-"""The legacy-torch reader, the conversion and the checked cache, on the real weights file."""
+"""The legacy-torch reader and the conversion, on the real weights file."""
 
 import pickle
 
+import cv2
 import numpy as np
 import pytest
 
-from semantic_jpeg import backbone
+from conftest import TESTDATA
+
 from semantic_jpeg import errors
-from semantic_jpeg import weights
+from semantic_jpeg.saliency import backbone
+from semantic_jpeg.saliency import torch_reader
+from semantic_jpeg.saliency import weights
 
 
 @pytest.fixture(scope="module")
 def state():
-  return weights.read_legacy_torch(weights.torch_weights_path())
+  return torch_reader.read_legacy_torch(weights.torch_weights_path())
 
 
 def test_reads_lukemelas_names_and_shapes(state):
@@ -42,34 +46,12 @@ def test_every_tensor_is_used_by_the_keras_model(state):
                                 state["_blocks.1._depthwise_conv.weight"][:, 0].transpose(1, 2, 0))
 
 
-def test_cache_is_built_then_reused_then_rebuilt_when_corrupt(tmp_path, monkeypatch):
-  monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path))
-  first = backbone.efficientnet_lite0()
-  weights.load_imagenet_lite0(first)
-  cached = tmp_path / "efficientnet_lite0_imagenet.weights.h5"
-  assert cached.is_file()
-  built_at = cached.stat().st_mtime_ns
-
-  second = backbone.efficientnet_lite0()
-  weights.load_imagenet_lite0(second)
-  assert cached.stat().st_mtime_ns == built_at
-  np.testing.assert_array_equal(first.get_layer("head_conv").kernel.numpy(),
-                                second.get_layer("head_conv").kernel.numpy())
-
-  data = bytearray(cached.read_bytes())
-  data[len(data) // 2] ^= 0xFF
-  cached.write_bytes(bytes(data))
-  third = backbone.efficientnet_lite0()
-  weights.load_imagenet_lite0(third)
-  assert cached.stat().st_mtime_ns != built_at  # Rebuilt, not loaded.
-  np.testing.assert_array_equal(first.get_layer("predictions").kernel.numpy(),
-                                third.get_layer("predictions").kernel.numpy())
-
-
-def test_xdg_cache_home_is_honoured(tmp_path, monkeypatch):
-  monkeypatch.delenv(weights.CACHE_ENV, raising=False)
-  monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-  assert weights.cache_dir() == tmp_path / "semantic_jpeg"
+def test_imagenet_weights_load_into_the_model_and_classify():
+  model = backbone.efficientnet_lite0()
+  weights.load_imagenet_lite0(model)
+  rgb = np.asarray(cv2.cvtColor(cv2.imread(str(TESTDATA / "kodim23.png")), cv2.COLOR_BGR2RGB))
+  _, logits = model(cv2.resize(rgb, (224, 224))[None].astype(np.float32))
+  assert int(np.argmax(logits[0])) == 88  # Macaw.
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "not_torch"])
@@ -83,7 +65,7 @@ def test_damaged_torch_file_is_a_weights_error(tmp_path, damage):
   else:
     path.write_bytes(pickle.dumps({"a": 1}))
   with pytest.raises(errors.WeightsError):
-    weights.read_legacy_torch(path)
+    torch_reader.read_legacy_torch(path)
 
 
 def test_missing_package_is_a_weights_error():
@@ -91,12 +73,11 @@ def test_missing_package_is_a_weights_error():
     weights.torch_weights_path("no_such_weights_package")
 
 
-def test_damaged_source_is_refused_with_checksum(tmp_path, monkeypatch):
+def test_damaged_source_is_refused_with_checksum(tmp_path):
   bad = tmp_path / "pkg"
   (bad / "models").mkdir(parents=True)
   raw = bytearray(weights.torch_weights_path().read_bytes())
   raw[-10] ^= 0xFF
   (bad / weights.TORCH_FILE).write_bytes(bytes(raw))
-  monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path / "cache"))
   with pytest.raises(errors.WeightsError, match="damaged"):
     weights.load_imagenet_lite0(backbone.efficientnet_lite0(), bad / weights.TORCH_FILE)

@@ -16,68 +16,68 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+import argparse
 import json
+import logging
 import sys
 import time
 
-from absl import app
-from absl import flags
-from absl import logging
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from semantic_jpeg import beam_pipeline
-from semantic_jpeg import cli  # The compressor's flags: one definition for both tools.
-
-FLAGS = flags.FLAGS
-_INPUT_PATTERN = flags.DEFINE_string("input_pattern", None,
-                                     "Glob of input files (local or any Beam filesystem).")
-_SAVED_MODEL = flags.DEFINE_string("saved_model", None,
-                                   "An exported SavedModel version directory to use instead of "
-                                   "building the model on each worker.")
+from semantic_jpeg import arguments
+from semantic_jpeg.deploy import beam_pipeline
 
 
-def _job_options() -> beam_pipeline.JobOptions:
-  if not _INPUT_PATTERN.value or not FLAGS.output_dir:
-    raise app.UsageError("--input_pattern and --output_dir are required")
+def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+  """Our arguments, and the rest for Beam's PipelineOptions (a bad one of ours exits 2)."""
+  parser = arguments.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--input_pattern", required=True,
+                      help="Glob of input files (local or any Beam filesystem).")
+  parser.add_argument("--output_dir", required=True, help="Folder for the outputs.")
+  parser.add_argument("--saved_model",
+                      help="An exported SavedModel version directory to use instead of building "
+                      "the model on each worker.")
+  arguments.add_switch(parser, "overwrite", False,
+                       "Recompress images whose output exists (default: skip them).")
+  arguments.add_encoder_arguments(parser)
+  arguments.add_input_arguments(parser)
+  arguments.add_saliency_arguments(parser)
+  return parser.parse_known_args(argv[1:])
+
+
+def _job_options(args: argparse.Namespace) -> beam_pipeline.JobOptions:
   try:
-    encoder_options = cli.encoder_options_from_flags()
-  except cli.UsageError as e:
-    raise app.UsageError(str(e)) from None
+    encoder_options = arguments.encoder_options(args)
+  except arguments.UsageError as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
   return beam_pipeline.JobOptions(
-      output_dir=FLAGS.output_dir, encoder_options=encoder_options,
-      saliency_options=cli.saliency_options_from_flags(), max_pixels=FLAGS.max_pixels,
-      saved_model=_SAVED_MODEL.value, overwrite=FLAGS.overwrite,
-      model={"faces": FLAGS.faces, "combine": FLAGS.combine, "weights": FLAGS.weights})
+      output_dir=args.output_dir, encoder_options=encoder_options,
+      saliency_options=arguments.saliency_options(args), max_pixels=args.max_pixels,
+      saved_model=args.saved_model, overwrite=args.overwrite,
+      model=arguments.model_arguments(args))
 
 
 def main(argv: list[str]) -> None:
-  logging.set_verbosity(logging.WARNING)  # Beam's workers log every bundle at INFO.
-  options = _job_options()
+  args, pipeline_args = parse_args(argv)
+  logging.getLogger("apache_beam").setLevel(logging.WARNING)  # Workers log every bundle.
+  options = _job_options(args)
   if not FileSystems.exists(options.output_dir):
     FileSystems.mkdirs(options.output_dir)
   start = time.perf_counter()
-  pipeline = beam.Pipeline(options=PipelineOptions(argv[1:]))
-  beam_pipeline.build(pipeline, _INPUT_PATTERN.value, options)
+  pipeline = beam.Pipeline(options=PipelineOptions(pipeline_args))
+  beam_pipeline.build(pipeline, args.input_pattern, options)
   result = pipeline.run()
   result.wait_until_finish()
   seconds = time.perf_counter() - start
   summary = {**beam_pipeline.counters(result), "seconds": round(seconds, 2),
-             "input_pattern": _INPUT_PATTERN.value, "output_dir": options.output_dir}
+             "input_pattern": args.input_pattern, "output_dir": options.output_dir}
   with FileSystems.create(FileSystems.join(options.output_dir, "summary.json")) as f:
     f.write(json.dumps(summary, indent=2).encode())
   print(json.dumps(summary))
 
 
-def _parse_known_flags(argv: list[str]) -> list[str]:
-  """Our flags for absl; everything else stays in argv for Beam's PipelineOptions."""
-  try:
-    return FLAGS(argv, known_only=True)
-  except flags.Error as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)
-
-
 if __name__ == "__main__":
-  app.run(main, flags_parser=_parse_known_flags)
+  main(sys.argv)

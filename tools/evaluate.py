@@ -26,7 +26,6 @@ from typing import Iterable
 
 from absl import app
 from absl import flags
-import cv2
 import matplotlib
 import numpy as np
 import tqdm
@@ -34,13 +33,15 @@ import tqdm
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt
 
-from semantic_jpeg import baselines
-from semantic_jpeg import composite
-from semantic_jpeg import encoder
-from semantic_jpeg import evaluation
+from semantic_jpeg import files
 from semantic_jpeg import image_io
-from semantic_jpeg import metrics
-from semantic_jpeg import visualize
+from semantic_jpeg.codec import blocks
+from semantic_jpeg.codec import encoder
+from semantic_jpeg.codec import turbo
+from semantic_jpeg.evaluation import baselines
+from semantic_jpeg.evaluation import equal_size as evaluation
+from semantic_jpeg.evaluation import metrics
+from semantic_jpeg.evaluation import visualize
 
 _IMAGES = flags.DEFINE_string("images", None, "Folder of images.")
 _TFDS = flags.DEFINE_string("tfds", None, "TFDS dataset name, e.g. 'imagenette'.")
@@ -93,12 +94,12 @@ def _dataset() -> tuple[str, list[evaluation.Image]]:
   if len(chosen) != 1:
     raise app.UsageError("set exactly one of --images, --tfds, --image_folder")
   if _IMAGES.value:
-    paths = image_io.list_images([_IMAGES.value])[:_LIMIT.value]
+    paths = files.list_images([_IMAGES.value])[:_LIMIT.value]
     if not paths:
       raise app.UsageError(f"no images in {_IMAGES.value}")
     return pathlib.Path(_IMAGES.value).resolve().name, [(p.stem, str(p)) for p in paths]
   import tensorflow_datasets as tfds
-  from semantic_jpeg import datasets  # Imports TFDS: only for these inputs.
+  from semantic_jpeg.evaluation import datasets  # Imports TFDS: only for these inputs.
   try:
     dataset = datasets.split(datasets.builder(tfds_name=_TFDS.value,
                                               image_folder=_IMAGE_FOLDER.value,
@@ -119,12 +120,10 @@ def _tfds_images(examples: Iterable[dict]) -> Iterable[evaluation.Image]:
 
 
 def _write_csv(path: pathlib.Path, rows: list[dict]) -> None:
-  tmp = path.with_suffix(".csv.tmp")
-  with open(tmp, "w", newline="") as f:
+  with files.atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
     writer = csv.DictWriter(f, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
-  os.replace(tmp, path)
 
 
 def _mean(rows: list[dict], encoder_name: str, quality: int, key: str) -> float:
@@ -227,11 +226,10 @@ def _plot_crop(path: pathlib.Path, image: evaluation.Image, result: evaluation.I
       data, _ = encoder.compress(rgb, result.block_map, encoder.EncoderOptions(target_size=target))
     else:
       data = baselines.rate_matched(encoder_name, rgb, target, guess=quality).data
-    decoded = composite.decode(data)
+    decoded = turbo.decode(data)
     panels.append((f"{_LABELS[encoder_name]}\n{len(data)} B, PSNR here "
                    f"{metrics.psnr(rgb[window], decoded[window]):.2f} dB", decoded))
-  pixel_map = cv2.resize(result.block_map.astype(np.float32), (rgb.shape[1], rgb.shape[0]),
-                         interpolation=cv2.INTER_NEAREST)
+  pixel_map = blocks.to_pixels(result.block_map.astype(np.float32), *rgb.shape[:2])
   panels.append(("MS-ROI map", visualize.overlay(rgb, pixel_map)))
   fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.8))
   for axis, (title, pixels) in zip(axes, panels):
@@ -260,7 +258,7 @@ def main(argv: list[str]) -> None:
                 key=lambda r: (r["image"], r["quality"], order[r["encoder"]]))
   _write_csv(output_dir / "evaluation.csv", rows)
   summary = _summary(dataset, rows, settings)
-  image_io.write_atomic(output_dir / "summary.md", summary.encode())
+  files.write_atomic(output_dir / "summary.md", summary.encode())
   _plot_rate_distortion(output_dir / "rate_distortion.png", rows, settings)
   by_name = dict(images)
   middle = settings.qualities[len(settings.qualities) // 2]

@@ -26,10 +26,10 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from semantic_jpeg import datasets
-from semantic_jpeg import saliency
-from semantic_jpeg import training
-from semantic_jpeg import weights
+from semantic_jpeg.evaluation import datasets
+from semantic_jpeg.saliency import model as saliency
+from semantic_jpeg.saliency import trained
+from semantic_jpeg.saliency import training
 
 _TFDS = flags.DEFINE_string("tfds", None, "TFDS dataset name, e.g. imagenette, caltech101.")
 _IMAGE_FOLDER = flags.DEFINE_string("image_folder", None,
@@ -103,7 +103,7 @@ def main(argv: list[str]) -> None:
       training.input_pipeline(_supervised(train), len(class_names), options, training=True),
       training.input_pipeline(_supervised(val), len(class_names), options, training=False),
       options, str(output_dir))
-  weights_file = weights.save_trained(classifier, class_names, options.multi_label, output_dir)
+  weights_file = trained.save_trained(classifier, class_names, options.multi_label, output_dir)
   report = {"classes": class_names, "history": history,
             "val_accuracy": history["val_accuracy"][-1], "weights": str(weights_file),
             "options": {k: getattr(options, k) for k in options.__dataclass_fields__}}

@@ -27,13 +27,13 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from semantic_jpeg import baselines
-from semantic_jpeg import composite
-from semantic_jpeg import encoder
 from semantic_jpeg import image_io
-from semantic_jpeg import metrics
-from semantic_jpeg import ratecontrol
-from semantic_jpeg import saliency
+from semantic_jpeg.codec import encoder
+from semantic_jpeg.codec import turbo
+from semantic_jpeg.evaluation import baselines
+from semantic_jpeg.evaluation import metrics
+from semantic_jpeg.saliency import model as saliency
+from semantic_jpeg.saliency.options import SaliencyOptions
 
 ENCODERS = ('turbo', 'uniform', 'composite', 'dct', 'semantic', 'progressive', 'mozjpeg',
             'jpegli')
@@ -96,7 +96,7 @@ def _salient_cuts(rgb: np.ndarray, decoded: np.ndarray,
 def _semantic_consistency(model: saliency.MSROIModel, original: saliency.SaliencyResult,
                           decoded: np.ndarray) -> dict[str, float]:
   """Whether the model still sees the same classes in the decoded image."""
-  classes = saliency.compute_map(model, decoded, saliency.SaliencyOptions(face_weight=0.0))
+  classes = saliency.compute_map(model, decoded, SaliencyOptions(face_weight=0.0))
   return {'top1_same': float(classes.top_classes[0] == original.top_classes[0]),
           'top5_overlap': (len(set(classes.top_classes) & set(original.top_classes)) /
                            len(original.top_classes))}
@@ -110,12 +110,12 @@ def evaluate_image(model: saliency.MSROIModel, image: Image, settings: Settings)
   salient = salient_blocks(original.block_map)
   rows = []
   for quality in settings.qualities:
-    target = ratecontrol.opencv_jpeg_size(rgb, quality)
+    target = turbo.jpeg_size(rgb, quality)
     for encoder_name in settings.encoders:
       start = time.perf_counter()
       data, knob, met = _encode(encoder_name, rgb, original.block_map, target, quality)
       encode_ms = 1e3 * (time.perf_counter() - start)
-      decoded = composite.decode(data)
+      decoded = turbo.decode(data)
       rows.append({
           'image': name, 'encoder': encoder_name, 'quality': quality, 'target_bytes': target,
           'bytes': len(data), 'bpp': 8.0 * len(data) / (rgb.shape[0] * rgb.shape[1]),

@@ -11,9 +11,6 @@ import dataclasses
 import math
 from typing import Callable
 
-import cv2
-import numpy as np
-
 from semantic_jpeg import errors
 
 MIN_QUALITY = 1.0
@@ -37,15 +34,6 @@ class SearchResult:
   data: bytes
   steps: int
   met: bool
-
-
-def opencv_jpeg_size(image: np.ndarray, quality: int) -> int:
-  """Size in bytes of OpenCV's JPEG at `quality` (libjpeg-turbo, 4:2:0)."""
-  pixels = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-  ok, data = cv2.imencode('.jpg', pixels, [cv2.IMWRITE_JPEG_QUALITY, quality])
-  if not ok:
-    raise errors.EncodeError(f'OpenCV could not encode at quality {quality}')
-  return data.size
 
 
 def search(encode: Callable[[float], bytes], target: int, *, guess: float,

@@ -15,19 +15,14 @@ from typing import Callable
 import jpeglib
 import numpy as np
 
-from semantic_jpeg import bitstream
-from semantic_jpeg import composite
 from semantic_jpeg import errors
-from semantic_jpeg import quantize
-from semantic_jpeg import ratecontrol
+from semantic_jpeg.codec import bitstream
+from semantic_jpeg.codec import quantize
+from semantic_jpeg.codec import ratecontrol
+from semantic_jpeg.codec import turbo
 
 MOZJPEG = 'mozjpeg403'
 _MAX_TABLE_ENTRY = 32767  # mozjpeg's defaults allow 16-bit tables (not baseline).
-
-
-def turbo(rgb: np.ndarray, quality: float) -> bytes:
-  """libjpeg-turbo (OpenCV) at an integer quality."""
-  return composite.encode(rgb, quality, '420')
 
 
 def mozjpeg_tables(quality: float) -> np.ndarray:
@@ -57,7 +52,7 @@ def jpegli(rgb: np.ndarray, quality: float) -> bytes:
 
 
 ENCODERS: dict[str, tuple[Callable[[np.ndarray, float], bytes], bool]] = {
-    'turbo': (turbo, True),  # (encode, integer qualities only)
+    'turbo': (turbo.encode, True),  # (encode, integer qualities only)
     'mozjpeg': (mozjpeg, False),
     'jpegli': (jpegli, True),
 }

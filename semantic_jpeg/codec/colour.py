@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from semantic_jpeg.codec import blocks
+
 SUBSAMPLINGS = ('420', '444', 'gray')
 
 # libjpeg's jccolor.c constants: FIX(x) = round(x * 2**16), with offsets.
@@ -64,7 +66,7 @@ def mcu_size(subsampling: str) -> int:
 def block_grid(height: int, width: int,
                subsampling: str) -> list[tuple[int, int]]:
   """Returns (rows, cols) of 8x8 blocks per component, as libjpeg counts."""
-  luma = (math.ceil(height / 8), math.ceil(width / 8))
+  luma = blocks.grid_shape(height, width)
   if subsampling == 'gray':
     return [luma]
   if subsampling == '420':

@@ -20,10 +20,11 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.ml.inference import base as inference
 import numpy as np
 
-from semantic_jpeg import encoder
 from semantic_jpeg import errors
 from semantic_jpeg import image_io
-from semantic_jpeg import saliency
+from semantic_jpeg.codec import encoder
+from semantic_jpeg.saliency import model as saliency
+from semantic_jpeg.saliency.options import SaliencyOptions
 
 NAMESPACE = "semantic_jpeg"
 ERRORS = "errors"
@@ -35,7 +36,7 @@ class JobOptions:
   """What the pipeline does with each file (the compressor's own options)."""
   output_dir: str
   encoder_options: encoder.EncoderOptions
-  saliency_options: saliency.SaliencyOptions = saliency.SaliencyOptions()
+  saliency_options: SaliencyOptions = SaliencyOptions()
   max_pixels: int = image_io.DEFAULT_MAX_PIXELS
   saved_model: str | None = None
   model: dict[str, Any] = dataclasses.field(default_factory=dict)  # saliency.load_model kwargs.
@@ -86,7 +87,7 @@ class SaliencyModelHandler(inference.ModelHandler):
   bounds the cost), so the map is exactly the one the CLI computes.
   """
 
-  def __init__(self, saliency_options: saliency.SaliencyOptions, saved_model: str | None = None,
+  def __init__(self, saliency_options: SaliencyOptions, saved_model: str | None = None,
                model_kwargs: dict[str, Any] | None = None, max_batch_size: int = 8):
     self._options = saliency_options
     self._saved_model = saved_model

@@ -17,7 +17,8 @@ InvalidArgument.
 
 import tensorflow as tf
 
-from semantic_jpeg import saliency
+from semantic_jpeg.saliency import model as saliency
+from semantic_jpeg.saliency.options import SaliencyOptions
 
 _BYTES_SPEC = tf.TensorSpec([None], tf.string, name="image_bytes")
 _FACE_KEYS = ("num_faces", "face_boxes", "face_scores")
@@ -27,7 +28,7 @@ class SaliencyServing(tf.Module):
   """The model plus its serving signatures, ready for `tf.saved_model.save`."""
 
   def __init__(self, model: saliency.MSROIModel,
-               options: saliency.SaliencyOptions = saliency.SaliencyOptions()):
+               options: SaliencyOptions = SaliencyOptions()):
     super().__init__(name="semantic_jpeg")
     self.model = model
     self.face_detector = model.face_detector  # Tracked here too: its weights are variables.
@@ -88,7 +89,7 @@ class SaliencyServing(tf.Module):
 
 
 def export(model: saliency.MSROIModel, directory: str,
-           options: saliency.SaliencyOptions = saliency.SaliencyOptions()) -> None:
+           options: SaliencyOptions = SaliencyOptions()) -> None:
   """Writes the SavedModel (one TF Serving version directory)."""
   module = SaliencyServing(model, options)
   tf.saved_model.save(module, directory, signatures=module.signatures())

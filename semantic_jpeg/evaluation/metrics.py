@@ -55,6 +55,7 @@ import ssimulacra2 as ssimulacra2_lib
 import tensorflow as tf
 
 from semantic_jpeg import errors
+from semantic_jpeg.codec import blocks
 
 with contextlib.redirect_stdout(io.StringIO()):  # It prints a PyTorch notice.
   # The numpy backend: its C++ one is 2-3 times slower here, and aborts the
@@ -62,7 +63,7 @@ with contextlib.redirect_stdout(io.StringIO()):  # It prints a PyTorch notice.
   from psnr_hvsm import numpy as hvsm_numpy
 
 PAPER_METRICS = ('psnr', 'ssim', 'ms_ssim', 'vifp', 'psnr_hvs', 'psnr_hvsm')
-BLOCK = 8  # JPEG block side in pixels.
+BLOCK = blocks.BLOCK
 SSIM_FILTER = 11  # Gaussian window side of tf.image.ssim and ms_ssim.
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # TF's, per scale.
 VIFP_MIN_SIDE = 41  # Below, scale 4 is smaller than its window: wrong values.
@@ -143,7 +144,7 @@ def ssimulacra2(reference: np.ndarray, distorted: np.ndarray) -> float:
 def block_mask(salient_blocks: np.ndarray, height: int,
                width: int) -> np.ndarray:
   """Bool block grid [ceil(H/8), ceil(W/8)] -> bool pixel mask [H, W]."""
-  return _to_pixels(_salient_grid(salient_blocks, height, width), height,
+  return blocks.to_pixels(_salient_grid(salient_blocks, height, width), height,
                     width)
 
 
@@ -178,7 +179,7 @@ def map_weighted_psnr(reference: np.ndarray, distorted: np.ndarray,
   block_map = _check_grid(block_map, height, width, 'block_map').astype(float)
   if not np.all((block_map >= 0) & (block_map <= 1)):
     raise ValueError('block_map has values outside [0, 1]')
-  weights = _to_pixels(block_map, height, width)
+  weights = blocks.to_pixels(block_map, height, width)
   return _psnr(reference, distorted, weights if weights.any() else None)
 
 
@@ -241,10 +242,10 @@ def _check_grid(grid: np.ndarray, height: int, width: int,
                 name: str) -> np.ndarray:
   """The grid as an array, if it has one value per 8x8 block of the image."""
   grid = np.asarray(grid)
-  blocks = (-(-height // BLOCK), -(-width // BLOCK))
-  if grid.shape != blocks:
+  shape = blocks.grid_shape(height, width)
+  if grid.shape != shape:
     raise ValueError(f'{name} has shape {grid.shape}, not the block grid '
-                     f'{blocks} of a {height}x{width} image')
+                     f'{shape} of a {height}x{width} image')
   return grid
 
 
@@ -255,11 +256,6 @@ def _salient_grid(salient_blocks: np.ndarray, height: int,
   if salient_blocks.dtype != bool:
     raise ValueError(f'salient_blocks is {salient_blocks.dtype}, not bool')
   return salient_blocks
-
-
-def _to_pixels(grid: np.ndarray, height: int, width: int) -> np.ndarray:
-  """Each block's value on its pixels, cropped at the right and bottom."""
-  return grid.repeat(BLOCK, axis=0).repeat(BLOCK, axis=1)[:height, :width]
 
 
 def _psnr(reference: np.ndarray, distorted: np.ndarray,

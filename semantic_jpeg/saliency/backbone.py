@@ -60,16 +60,24 @@ def _block(x, index: int, in_filters: int, stage: Stage, stride: int):
   return x
 
 
+class Normalise(keras.layers.Layer):
+  """Pixel values 0..255 (any dtype) to [-1, 1], as the ImageNet weights expect."""
+
+  def call(self, images):
+    return (keras.ops.cast(images, "float32") - 127.5) / 127.5
+
+
 def efficientnet_lite0(stages: tuple[Stage, ...] = LITE0_STAGES,
                        num_classes: int = NUM_CLASSES) -> keras.Model:
   """Builds EfficientNet-Lite0 for any input size.
 
-  Input: float images [N, H, W, 3] already normalised to [-1, 1].
+  Input: images [N, H, W, 3] with pixel values 0..255 (uint8 or float).
   Outputs: the last feature map [N, ceil(H/32), ceil(W/32), 1280] and the logits.
   """
   inputs = keras.Input((None, None, 3), name="image")
+  x = Normalise(name="normalise")(inputs)
   x = keras.layers.Conv2D(STEM_FILTERS, 3, 2, padding="same", use_bias=False,
-                          name="stem_conv")(inputs)
+                          name="stem_conv")(x)
   x = _relu6("stem_relu")(_bn("stem_bn")(x))
   filters, index = STEM_FILTERS, 0
   for stage in stages:

@@ -1,4 +1,4 @@
-"""Saliency map to per-block JPEG quality: the quality policies.
+"""The quality policies: a block map and the rate knob to a quality per 8x8 luma block.
 
 A policy maps a block saliency map (values in [0, 1], one per 8x8 luma
 block) and the rate knob `quality` to a float quality per luma block.
@@ -9,7 +9,6 @@ the knob, one for one.
 """
 
 import inspect
-import math
 from typing import Callable, Mapping
 
 import numpy as np
@@ -138,47 +137,3 @@ def block_qualities(name: str, saliency: np.ndarray, quality: float,
   check_policy(name, params)
   qualities = POLICIES[name](saliency, quality, **params)
   return np.clip(qualities, 1.0, 100.0)
-
-
-def block_saliency(saliency: np.ndarray, height: int,
-                   width: int) -> np.ndarray:
-  """Returns the map at 8x8-block resolution, (ceil(H/8), ceil(W/8)).
-
-  A block map passes through; a pixel map (H, W) is average-pooled, edge
-  blocks over their pixels inside the image.
-  """
-  blocks = (math.ceil(height / 8), math.ceil(width / 8))
-  if saliency.shape == blocks:
-    return saliency.astype(np.float64)
-  if saliency.shape != (height, width):
-    raise errors.EncodeError(
-        f'saliency map shape {saliency.shape} matches neither the blocks '
-        f'{blocks} nor the pixels {(height, width)} of the image')
-  pad = ((0, -height % 8), (0, -width % 8))
-  sums = np.pad(saliency.astype(np.float64), pad)
-  counts = np.pad(np.ones((height, width)), pad)
-  return _block_sums(sums) / _block_sums(counts)
-
-
-def pixel_saliency(block_map: np.ndarray, height: int, width: int) -> np.ndarray:
-  """A block map (ceil(H/8), ceil(W/8)) spread over its pixels, (H, W).
-
-  `block_saliency` gives the block map back exactly.
-  """
-  return np.repeat(np.repeat(block_map, 8, axis=0), 8, axis=1)[:height, :width]
-
-
-def _block_sums(plane: np.ndarray) -> np.ndarray:
-  """Sums a plane of whole 8x8 blocks over each block."""
-  rows, cols = plane.shape[0] // 8, plane.shape[1] // 8
-  return plane.reshape(rows, 8, cols, 8).sum(axis=(1, 3))
-
-
-def chroma_qualities(luma: np.ndarray, subsampling: str) -> np.ndarray:
-  """Chroma block qualities: the max over the luma blocks each one covers."""
-  if subsampling != '420':
-    return luma
-  padded = np.pad(luma, ((0, luma.shape[0] % 2), (0, luma.shape[1] % 2)),
-                  mode='edge')
-  rows, cols = padded.shape[0] // 2, padded.shape[1] // 2
-  return padded.reshape(rows, 2, cols, 2).max(axis=(1, 3))

@@ -1,9 +1,7 @@
-"""The MS-ROI model: class activation maps of the top-k classes, a face prior, one map.
+"""The map model: EfficientNet-Lite0, the class activation maps of its top-k classes (`cam`) and
+a face prior (`faces`), one map.
 
-Prakash et al. (DCC 2017): the CAM of class c is the classifier weights of c applied to the
-last feature map of a global-average-pooling network. The CAMs of the top-k classes are each
-normalised and combined into a multi-structure region-of-interest (MS-ROI) map in [0, 1].
-ImageNet has no person class, so a face prior is merged in: people look at faces first.
+ImageNet has no person class, so the face prior is merged in: people look at faces first.
 
 Everything from uint8 pixels to the maps is one `tf.function` (`MSROIModel.saliency`): it runs
 on a GPU when TensorFlow has one, serves the CLI, the SavedModel export and batch jobs alike.
@@ -15,39 +13,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from semantic_jpeg import backbone as backbone_lib
-from semantic_jpeg import classes as classes_lib
-from semantic_jpeg import faces as faces_lib
-from semantic_jpeg import weights as weights_lib
+from semantic_jpeg.saliency import backbone as backbone_lib
+from semantic_jpeg.saliency import cam
+from semantic_jpeg.saliency import classes as classes_lib
+from semantic_jpeg.saliency import trained as trained_lib
+from semantic_jpeg.saliency import weights as weights_lib
+from semantic_jpeg.saliency.faces import detector as detector_lib
+from semantic_jpeg.saliency.faces import prior
+from semantic_jpeg.saliency.options import COMBINE_MODES
+from semantic_jpeg.saliency.options import SaliencyOptions
 
-COMBINE_MODES = ("sum", "rank_weighted")
 BLOCK = 8
-
-
-@dataclasses.dataclass(frozen=True)
-class SaliencyOptions:
-  """Run-time knobs of the map.
-
-  top_k: number of classes whose CAMs make the map (the paper uses 5).
-  max_side: the image is scaled down for the model so its long side is at most this.
-  face_weight: peak of the face prior merged into the map (0 turns the prior off).
-  threshold: map value at and above which a block counts as salient.
-  """
-  top_k: int = 5
-  max_side: int = 1024
-  face_weight: float = 1.0
-  threshold: float = 0.5
-
-  def __post_init__(self):
-    if not 1 <= self.top_k <= backbone_lib.NUM_CLASSES:
-      raise ValueError(f"top_k must be in 1..{backbone_lib.NUM_CLASSES}, got {self.top_k}")
-    if self.max_side < 32:
-      raise ValueError(f"max_side must be at least 32, got {self.max_side}")
-    if not 0.0 <= self.face_weight <= 1.0:
-      raise ValueError(f"face_weight must be in [0, 1], got {self.face_weight}")
-    if not 0.0 <= self.threshold <= 1.0:
-      raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
-
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
 SCALAR_INT = tf.TensorSpec([], tf.int32)
@@ -57,11 +33,11 @@ SCALAR_FLOAT = tf.TensorSpec([], tf.float32)
 class MSROIModel(keras.Model):
   """EfficientNet-Lite0 classifier whose `saliency` tf.function gives the MS-ROI map.
 
-  `call` maps normalised images to logits (what training fits); `saliency` maps uint8
-  images of any size to logits, top-k classes, the map per 8x8 block and per pixel.
+  `call` maps images (pixel values 0..255) to logits (what training fits); `saliency` maps
+  uint8 images of any size to logits, top-k classes, the map per 8x8 block and per pixel.
   """
 
-  def __init__(self, classifier: keras.Model, face_detector: faces_lib.FaceDetector | None,
+  def __init__(self, classifier: keras.Model, face_detector: detector_lib.FaceDetector | None,
                combine: str = "sum", class_names: tuple[str, ...] | None = None,
                multi_label: bool = False, **kwargs):
     """`class_names` default to ImageNet's; `multi_label` scores classes by sigmoid."""
@@ -83,17 +59,17 @@ class MSROIModel(keras.Model):
     """uint8 [N, H, W, 3] -> dict of logits, top classes, maps and faces (see README)."""
     height, width = tf.shape(images)[1], tf.shape(images)[2]
     model_input = _fit_long_side(tf.cast(images, tf.float32), max_side)
-    features, logits = self.classifier((model_input - 127.5) / 127.5, training=False)
+    features, logits = self.classifier(model_input, training=False)
     scores = tf.sigmoid(logits) if self.multi_label else tf.nn.softmax(logits)
     top_scores, top_classes = tf.math.top_k(scores, k=tf.minimum(top_k, tf.shape(logits)[-1]))
-    cams = _class_activation_maps(features, self.classifier.get_layer("predictions").kernel,
+    cams = cam.class_activation_maps(features, self.classifier.get_layer("predictions").kernel,
                                   top_classes)
-    grid_map = _normalise(_combine(cams, self.combine))
-    pixel_map = _to_pixels(grid_map, tf.shape(model_input)[1:3], height, width)
+    grid_map = cam.normalise(cam.combine(cams, self.combine))
+    pixel_map = cam.to_pixels(grid_map, tf.shape(model_input)[1:3], height, width)
     outputs = {"logits": logits, "top_classes": top_classes, "top_scores": top_scores}
     if self.face_detector is not None:
       found = self.face_detector(images)
-      face_map = faces_lib.face_prior_map(found.boxes, found.counts, height, width)
+      face_map = prior.face_prior_map(found.boxes, found.counts, height, width)
       pixel_map = tf.maximum(pixel_map, face_weight * face_map)
       outputs.update(face_boxes=found.boxes, face_scores=found.scores,
                      num_faces=found.counts)
@@ -123,43 +99,6 @@ def _fit_long_side(images: tf.Tensor, max_side: tf.Tensor) -> tf.Tensor:
   return tf.cond(long_side > max_side, shrink, lambda: images)
 
 
-def _class_activation_maps(features: tf.Tensor, kernel: tf.Tensor,
-                           classes: tf.Tensor) -> tf.Tensor:
-  """[N, h, w, C] features and [C, classes] weights -> CAMs [N, h, w, k] of `classes`."""
-  class_weights = tf.gather(tf.transpose(kernel), classes)  # [N, k, C]
-  return tf.einsum("nhwc,nkc->nhwk", features, class_weights)
-
-
-def _normalise(maps: tf.Tensor) -> tf.Tensor:
-  """Min-max normalises each [N, h, w, k] map to [0, 1] over its spatial extent."""
-  low = tf.reduce_min(maps, axis=[1, 2], keepdims=True)
-  high = tf.reduce_max(maps, axis=[1, 2], keepdims=True)
-  return tf.math.divide_no_nan(maps - low, high - low)
-
-
-def _combine(cams: tf.Tensor, mode: str) -> tf.Tensor:
-  """Normalised CAMs [N, h, w, k] -> one map [N, h, w, 1]: sum, or weights k, k-1, ..., 1."""
-  cams = _normalise(cams)
-  if mode == "sum":
-    return tf.reduce_sum(cams, axis=-1, keepdims=True)
-  k = tf.shape(cams)[-1]
-  rank_weights = tf.cast(tf.range(k, 0, -1), tf.float32)
-  return tf.reduce_sum(cams * rank_weights, axis=-1, keepdims=True)
-
-
-def _to_pixels(grid_map: tf.Tensor, model_size: tf.Tensor, height: tf.Tensor,
-               width: tf.Tensor) -> tf.Tensor:
-  """Stride-32 grid map [N, h, w, 1] -> [N, height, width] aligned with the input pixels.
-
-  Grid cell i covers model-input pixels [32i, 32i + 32): upsample to the padded size,
-  crop to the model input, then scale to the original image size if it was capped.
-  """
-  padded = tf.shape(grid_map)[1:3] * 32
-  pixels = tf.image.resize(grid_map, padded, "bilinear")[:, :model_size[0], :model_size[1]]
-  pixels = tf.image.resize(pixels, tf.stack([height, width]), "bilinear")
-  return tf.clip_by_value(pixels[..., 0], 0.0, 1.0)
-
-
 def load_model(*, faces: bool = True, combine: str = "sum",
                weights: str | None = None) -> MSROIModel:
   """The MS-ROI model and (by default) the face prior.
@@ -167,12 +106,12 @@ def load_model(*, faces: bool = True, combine: str = "sum",
   Weights: ImageNet's, or those `tools/train.py` wrote (`weights`: the .weights.h5 file or its
   folder, with classes.json beside it).
   """
-  detector = faces_lib.FaceDetector() if faces else None
+  detector = detector_lib.FaceDetector() if faces else None
   if weights is None:
     classifier = backbone_lib.efficientnet_lite0()
     weights_lib.load_imagenet_lite0(classifier)
     return MSROIModel(classifier, detector, combine=combine)
-  trained = weights_lib.load_trained(weights)
+  trained = trained_lib.load_trained(weights)
   return MSROIModel(trained.classifier, detector, combine=combine,
                     class_names=trained.class_names, multi_label=trained.multi_label)
 

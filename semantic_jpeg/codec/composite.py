@@ -7,32 +7,12 @@ compression is worse than plain JPEG at equal size; it is kept to
 reproduce the paper. Stitching here is per 8x8 luma block.
 """
 
-import cv2
 import numpy as np
 
-from semantic_jpeg import errors
+from semantic_jpeg.codec import blocks
+from semantic_jpeg.codec import turbo
 
 LEVELS = np.arange(10, 101, 10)
-_SAMPLING = {'420': cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420,
-             '444': cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444}
-
-
-def encode(image: np.ndarray, quality: float, subsampling: str) -> bytes:
-  """Encodes RGB or grayscale uint8 pixels with OpenCV (libjpeg-turbo)."""
-  params = [cv2.IMWRITE_JPEG_QUALITY, int(round(quality))]
-  if image.ndim == 3:
-    params += [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, _SAMPLING[subsampling]]
-    image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-  ok, data = cv2.imencode('.jpg', image, params)
-  if not ok:
-    raise errors.EncodeError(f'OpenCV could not encode at quality {quality}')
-  return data.tobytes()
-
-
-def decode(data: bytes) -> np.ndarray:
-  """Decodes a JPEG to RGB (or grayscale) uint8 pixels with OpenCV."""
-  pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-  return pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
 
 
 def level_indices(block_qualities: np.ndarray) -> np.ndarray:
@@ -56,12 +36,10 @@ def stitch(image: np.ndarray, block_qualities: np.ndarray,
     The stitched image, same shape and dtype as `image`.
   """
   indices = level_indices(block_qualities)
-  height, width = image.shape[:2]
-  pixel_indices = np.repeat(np.repeat(indices, 8, axis=0), 8, axis=1)
-  pixel_indices = pixel_indices[:height, :width]
+  pixel_indices = blocks.to_pixels(indices, *image.shape[:2])
   stitched = np.empty_like(image)
   for index in np.unique(indices):
-    layer = decode(encode(image, LEVELS[index], subsampling))
+    layer = turbo.decode(turbo.encode(image, LEVELS[index], subsampling))
     mask = pixel_indices == index
     stitched[mask] = layer[mask]
   return stitched

@@ -13,9 +13,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from semantic_jpeg import backbone
-from semantic_jpeg import saliency
-from semantic_jpeg import weights
+from semantic_jpeg.saliency import backbone
+from semantic_jpeg.saliency import model as saliency
+from semantic_jpeg.saliency.options import SaliencyOptions
+from semantic_jpeg.saliency import weights
 
 FINE_TUNE_MODES = ("head", "all")
 
@@ -85,8 +86,7 @@ def trainable(classifier: keras.Model, options: TrainOptions) -> keras.Model:
   for layer in classifier.layers:
     layer.trainable = options.fine_tune == "all" or layer.name == "predictions"
   images = keras.Input((None, None, 3), dtype="uint8", name="image")
-  normalised = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0)(images)
-  _, logits = classifier(normalised, training=False)  # Batch norm keeps ImageNet statistics.
+  _, logits = classifier(images, training=False)  # Batch norm keeps ImageNet statistics.
   model = keras.Model(images, logits)
   if options.multi_label:
     loss = keras.losses.BinaryCrossentropy(from_logits=True)
@@ -133,7 +133,7 @@ def mean_box_energy(model: saliency.MSROIModel,
                     examples: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
   """Mean box energy of the class-activation map (no face prior) over (image, boxes) pairs,
   and the share a uniform map would have (the boxes' mean area) for comparison."""
-  options = saliency.SaliencyOptions(face_weight=0.0)
+  options = SaliencyOptions(face_weight=0.0)
   energies, areas = [], []
   for image, boxes in examples:
     pixel_map = saliency.compute_map(model, image, options).pixel_map

@@ -1,0 +1,153 @@
+"""Rate-distortion (trellis) quantization of DCT blocks with a lambda per block.
+
+For each 8x8 block, a dynamic program over the zigzag positions picks the AC levels that minimise
+
+    sum_k ((c_k - q_k v_k) / q_k)^2  +  lambda_b * bits(v),
+
+where bits(v) counts the Huffman code of each (run, size) symbol, its magnitude bits, ZRL and
+end-of-block codes. As in mozjpeg, a position only gets a state when its rounded level is at least
+1, and the candidates there are the largest level of each smaller magnitude category (1, 3, 7, ...)
+plus the rounded level and the one below it; end-of-block is placed by cost. Code lengths start
+from a generic estimate; between passes they are the Huffman code lengths of the chosen symbols.
+
+The kernel runs compiled by numba: the dynamic program has a data-dependent number of states per
+block, which numpy could only vectorise by padding every block to 63 states.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+from semantic_jpeg.codec import huffman
+from semantic_jpeg.codec import quantize
+
+ZIGZAG = quantize.ZIGZAG
+_AC_LIMIT = 1023  # Baseline magnitude category 10.
+_DC_RANGE = (-1024, 1023)
+
+
+@numba.njit(cache=True)
+def _quantize_block(scaled, lam, symbol_bits, levels_out, prefix, positions, costs, parents,
+                    chosen):
+  """Trellis over one block: `scaled` holds |c| / q in zigzag order; signs are applied later."""
+  prefix[0] = 0.0
+  for k in range(1, 64):
+    prefix[k] = prefix[k - 1] + scaled[k] * scaled[k]
+  states = 1
+  positions[0] = 0
+  costs[0] = 0.0
+  zrl = symbol_bits[huffman.ZRL]
+  for k in range(1, 64):
+    rounded = int(math.floor(scaled[k] + 0.5))
+    if rounded < 1:
+      continue
+    rounded = min(rounded, _AC_LIMIT)
+    best_cost = 1e300
+    best_parent = 0
+    best_level = 0
+    top = huffman.magnitude_category(rounded)
+    for candidate in range(top + 1):
+      # mozjpeg's candidates, the largest level of each smaller magnitude category (1, 3, 7, ...),
+      # then the rounded level and the one below it.
+      if candidate < top - 1:
+        level = (1 << (candidate + 1)) - 1
+      else:
+        level = rounded - top + candidate
+        if level < 1 or (candidate == top - 1 and top > 1 and level == (1 << (top - 1)) - 1):
+          continue
+      size = huffman.magnitude_category(level)
+      error = scaled[k] - level
+      distortion = error * error
+      for state in range(states):
+        previous = positions[state]
+        run = k - previous - 1
+        bits = (run >> 4) * zrl + symbol_bits[((run & 15) << 4) | size] + size
+        cost = costs[state] + (prefix[k - 1] - prefix[previous]) + distortion + lam * bits
+        if cost < best_cost:
+          best_cost, best_parent, best_level = cost, state, level
+    positions[states] = k
+    costs[states] = best_cost
+    parents[states] = best_parent
+    chosen[states] = best_level
+    states += 1
+  end_cost = 1e300
+  end_state = 0
+  for state in range(states):
+    previous = positions[state]
+    cost = costs[state] + prefix[63] - prefix[previous]
+    if previous < 63:
+      cost += lam * symbol_bits[huffman.EOB]
+    if cost < end_cost:
+      end_cost, end_state = cost, state
+  for k in range(64):
+    levels_out[k] = 0
+  state = end_state
+  while state > 0:
+    levels_out[positions[state]] = chosen[state]
+    state = parents[state]
+
+
+@numba.njit(cache=True)
+def quantize_blocks(coefficients: np.ndarray, table: np.ndarray, lambdas: np.ndarray,
+                    symbol_bits: np.ndarray) -> np.ndarray:
+  """Trellis-quantizes blocks.
+
+  Args:
+    coefficients: (B, 64) float64 DCT coefficients, natural order.
+    table: (64,) float64 quantization steps, natural order.
+    lambdas: (B,) rate weight per block (distortion is in units of q^2).
+    symbol_bits: (256,) code length per (run << 4 | size) symbol.
+
+  Returns:
+    (B, 64) int16 levels, natural order; DC is rounded.
+  """
+  count = coefficients.shape[0]
+  levels = np.zeros((count, 64), np.int16)
+  scaled = np.zeros(64)
+  zigzag_levels = np.zeros(64, np.int64)
+  prefix = np.zeros(64)
+  positions = np.zeros(64, np.int64)
+  costs = np.zeros(64)
+  parents = np.zeros(64, np.int64)
+  chosen = np.zeros(64, np.int64)
+  for block in range(count):
+    dc = coefficients[block, 0] / table[0]
+    rounded_dc = math.floor(abs(dc) + 0.5) * (1.0 if dc >= 0 else -1.0)
+    levels[block, 0] = int(min(max(rounded_dc, _DC_RANGE[0]), _DC_RANGE[1]))
+    for k in range(1, 64):
+      scaled[k] = abs(coefficients[block, ZIGZAG[k]]) / table[ZIGZAG[k]]
+    _quantize_block(scaled, lambdas[block], symbol_bits, zigzag_levels, prefix, positions,
+                    costs, parents, chosen)
+    for k in range(1, 64):
+      index = ZIGZAG[k]
+      sign = 1 if coefficients[block, index] >= 0 else -1
+      levels[block, index] = sign * zigzag_levels[k]
+  return levels
+
+
+def quantize(coefficients: np.ndarray, table: np.ndarray, lambdas: np.ndarray, *,
+             passes: int = 2, symbol_bits: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+  """Trellis-quantizes a component, re-estimating code lengths between passes.
+
+  Args:
+    coefficients: (M, N, 8, 8) DCT coefficients.
+    table: (8, 8) quantization table.
+    lambdas: (M, N) rate weight per block.
+    passes: number of trellis passes (code lengths are re-estimated after each).
+    symbol_bits: starting code lengths (default: `huffman.generic_code_lengths()`).
+
+  Returns:
+    (M, N, 8, 8) int16 levels and the code lengths the last pass produced.
+  """
+  flat = np.ascontiguousarray(coefficients, np.float64).reshape(-1, 64)  # No copy if float64.
+  steps = np.asarray(table, np.float64).reshape(64)
+  block_lambdas = np.ascontiguousarray(lambdas, np.float64).ravel()
+  bits = huffman.generic_code_lengths() if symbol_bits is None else symbol_bits
+  for _ in range(passes):
+    levels = quantize_blocks(flat, steps, block_lambdas, bits)
+    bits = huffman.code_lengths(huffman.symbol_counts(levels))
+  return levels.reshape(coefficients.shape), bits
+
+

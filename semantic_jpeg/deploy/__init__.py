@@ -1,0 +1,1 @@
+"""Deployment and scale: TF Serving signatures, serving clients, the Apache Beam pipeline."""

@@ -1,0 +1,1 @@
+"""Measuring: image metrics, fixation metrics, baseline encoders, equal-size comparisons."""

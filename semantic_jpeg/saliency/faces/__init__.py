@@ -1,0 +1,1 @@
+"""The face prior: BlazeFace detections, rendered as Gaussian bumps in the map."""
