@@ -29,15 +29,30 @@ _RATE = ["--match_jpeg_quality", "50"]
 
 
 def _commands(inputs: str, output_dir: str) -> dict[str, list[str]]:
-  beam = [sys.executable, str(_REPO / "tools" / "beam_compress.py"), "--input_pattern",
-          inputs if "*" in inputs else f"{inputs}/*", "--output_dir", output_dir, *_RATE,
-          "--runner=DirectRunner", "--direct_running_mode=multi_processing"]
+  beam = [
+    sys.executable,
+    str(_REPO / "tools" / "beam_compress.py"),
+    "--input_pattern",
+    inputs if "*" in inputs else f"{inputs}/*",
+    "--output_dir",
+    output_dir,
+    *_RATE,
+    "--runner=DirectRunner",
+    "--direct_running_mode=multi_processing",
+  ]
   return {
-      "`semantic-jpeg compress` (one process)":
-          [sys.executable, "-m", "semantic_jpeg.cli", "compress", inputs, "--output_dir",
-           output_dir, *_RATE],
-      "Beam DirectRunner, 1 worker": beam + ["--direct_num_workers=1"],
-      "Beam DirectRunner, 2 workers": beam + ["--direct_num_workers=2"],
+    "`semantic-jpeg compress` (one process)": [
+      sys.executable,
+      "-m",
+      "semantic_jpeg.cli",
+      "compress",
+      inputs,
+      "--output_dir",
+      output_dir,
+      *_RATE,
+    ],
+    "Beam DirectRunner, 1 worker": beam + ["--direct_num_workers=1"],
+    "Beam DirectRunner, 2 workers": beam + ["--direct_num_workers=2"],
   }
 
 
@@ -59,21 +74,30 @@ def main(argv):
           seconds = _seconds([c.format(out=out) for c in command])
         times.setdefault((name, which), []).append(seconds)
   count = len(paths)
-  lines = ["# Beam pipeline against the CLI", "", f"Command: `python {' '.join(sys.argv)}`", "",
-           f"{count} images from `{_IMAGES.value}`, size target OpenCV Q50; "
-           f"{report.machine()}; each command a fresh process (start-up included), median of "
-           f"{_REPEATS.value} interleaved runs. The run on one image ({paths[0].name}) measures "
-           "the fixed cost (Python, TensorFlow and model start-up; for Beam also the pipeline "
-           "and its worker processes); the difference spread over the other images is the "
-           "cost per image once running.", "",
-           f"| command | {count} images (s) | images/s | 1 image (s) | per extra image (ms) | "
-           "images/s once running |", "|---|---|---|---|---|---|"]
+  lines = [
+    "# Beam pipeline against the CLI",
+    "",
+    f"Command: `python {' '.join(sys.argv)}`",
+    "",
+    f"{count} images from `{_IMAGES.value}`, size target OpenCV Q50; "
+    f"{report.machine()}; each command a fresh process (start-up included), median of "
+    f"{_REPEATS.value} interleaved runs. The run on one image ({paths[0].name}) measures "
+    "the fixed cost (Python, TensorFlow and model start-up; for Beam also the pipeline "
+    "and its worker processes); the difference spread over the other images is the "
+    "cost per image once running.",
+    "",
+    f"| command | {count} images (s) | images/s | 1 image (s) | per extra image (ms) | "
+    "images/s once running |",
+    "|---|---|---|---|---|---|",
+  ]
   for name in _commands("", ""):
     full = statistics.median(times[name, "all"])
     one = statistics.median(times[name, "one"])
     marginal = (full - one) / (count - 1)
-    lines.append(f"| {name} | {full:.1f} | {count / full:.2f} | {one:.1f} | "
-                 f"{1e3 * marginal:.0f} | {1 / marginal:.2f} |")
+    lines.append(
+      f"| {name} | {full:.1f} | {count / full:.2f} | {one:.1f} | "
+      f"{1e3 * marginal:.0f} | {1 / marginal:.2f} |"
+    )
   report.publish(lines, _OUTPUT.value)
 
 

@@ -1,6 +1,7 @@
 """Benchmark: end-to-end compression time per image, where it goes, and folder throughput.
 
-  python benchmarks/compress_speed.py --images ../shared/datasets/kodak --output results/compress_speed.md
+  python benchmarks/compress_speed.py --images ../shared/datasets/kodak \
+      --output results/compress_speed.md
 
 Per image: decode, MS-ROI map, then encode at the size of OpenCV's JPEG at --match_jpeg_quality
 (plan, DCT, size search of quantize + write steps). Folder: the `semantic-jpeg compress` command
@@ -24,10 +25,10 @@ import time
 from absl import app
 from absl import flags
 
-from semantic_jpeg.codec import encoder
 from semantic_jpeg import files
 from semantic_jpeg import image_io
 from semantic_jpeg import saliency
+from semantic_jpeg.codec import encoder
 
 import report  # benchmarks/report.py
 
@@ -45,11 +46,16 @@ def _time_one(model: saliency.MSROIModel, path: pathlib.Path) -> dict[str, float
   decoded = time.perf_counter()
   block_map = saliency.compute_map(model, image.rgb).block_map
   mapped = time.perf_counter()
-  _, encoded = encoder.compress(image.rgb, block_map,
-                                encoder.EncoderOptions(match_jpeg_quality=_QUALITY.value))
+  _, encoded = encoder.compress(
+    image.rgb, block_map, encoder.EncoderOptions(match_jpeg_quality=_QUALITY.value)
+  )
   done = time.perf_counter()
-  stages = {"decode": decoded - start, "saliency": mapped - decoded, "encode": done - mapped,
-            "total": done - start}
+  stages = {
+    "decode": decoded - start,
+    "saliency": mapped - decoded,
+    "encode": done - mapped,
+    "total": done - start,
+  }
   times = {k: 1e3 * v for k, v in stages.items()}
   times.update({f"encode: {k}": v for k, v in encoded.timings_ms.items() if k != "total"})
   times["encode steps"] = encoded.steps
@@ -71,9 +77,21 @@ def _per_image(paths: list[pathlib.Path]) -> dict[str, list[float]]:
 def _cli_seconds(inputs: list[str]) -> float:
   with tempfile.TemporaryDirectory() as out:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "semantic_jpeg.cli", "compress", *inputs,
-                    "--output_dir", out, "--match_jpeg_quality", str(_QUALITY.value)],
-                   check=True, capture_output=True)
+    subprocess.run(
+      [
+        sys.executable,
+        "-m",
+        "semantic_jpeg.cli",
+        "compress",
+        *inputs,
+        "--output_dir",
+        out,
+        "--match_jpeg_quality",
+        str(_QUALITY.value),
+      ],
+      check=True,
+      capture_output=True,
+    )
     return time.perf_counter() - start
 
 
@@ -88,22 +106,30 @@ def _folder_rate(paths: list[pathlib.Path]) -> tuple[float, float, float]:
 def _lines(paths, medians, rate) -> list[str]:
   images_per_s, folder_s, single_s = rate
   lines = [
-      "# Compression speed", "",
-      f"Command: `python {' '.join(sys.argv)}`", "",
-      f"{len(paths)} images from `{_IMAGES.value}`; size target: OpenCV JPEG at quality "
-      f"{_QUALITY.value}; {_REPEATS.value} timed runs per image after a warm-up; {report.machine()}.", "",
-      "## Per image (median over images of the per-image medians)", "",
-      "| stage | median ms | min | max |", "|---|---|---|---|",
+    "# Compression speed",
+    "",
+    f"Command: `python {' '.join(sys.argv)}`",
+    "",
+    f"{len(paths)} images from `{_IMAGES.value}`; size target: OpenCV JPEG at quality "
+    f"{_QUALITY.value}; {_REPEATS.value} timed runs per image after a warm-up; {report.machine()}.",
+    "",
+    "## Per image (median over images of the per-image medians)",
+    "",
+    "| stage | median ms | min | max |",
+    "|---|---|---|---|",
   ]
   for stage, values in medians.items():
-    lines.append(f"| {stage} | {statistics.median(values):.1f} | {min(values):.1f} | "
-                 f"{max(values):.1f} |")
+    lines.append(
+      f"| {stage} | {statistics.median(values):.1f} | {min(values):.1f} | {max(values):.1f} |"
+    )
   lines += [
-      "", "## Folder (`semantic-jpeg compress FOLDER --output_dir DIR`)", "",
-      f"- whole command on {len(paths)} images: {folder_s:.1f} s (median of {_REPEATS.value})",
-      f"- start-up (Python, TensorFlow, model) measured as the command on one image: "
-      f"{single_s:.1f} s",
-      f"- throughput after start-up: **{images_per_s:.2f} images/s**",
+    "",
+    "## Folder (`semantic-jpeg compress FOLDER --output_dir DIR`)",
+    "",
+    f"- whole command on {len(paths)} images: {folder_s:.1f} s (median of {_REPEATS.value})",
+    f"- start-up (Python, TensorFlow, model) measured as the command on one image: "
+    f"{single_s:.1f} s",
+    f"- throughput after start-up: **{images_per_s:.2f} images/s**",
   ]
   return lines
 

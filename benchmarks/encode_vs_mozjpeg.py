@@ -1,6 +1,7 @@
 """Benchmark: rate-matched encode time, semantic_jpeg against mozjpeg, side by side.
 
-  python benchmarks/encode_vs_mozjpeg.py --images ../shared/datasets/kodak --output results/encode_vs_mozjpeg.md
+  python benchmarks/encode_vs_mozjpeg.py --images ../shared/datasets/kodak \
+      --output results/encode_vs_mozjpeg.md
 
 For each image the target is the size of OpenCV's (libjpeg-turbo's) JPEG at --match_jpeg_quality.
 Timed, each in the same process and interleaved image by image: semantic_jpeg's encoder (baseline
@@ -21,12 +22,12 @@ import statistics
 from absl import app
 from absl import flags
 
-from semantic_jpeg.evaluation import baselines
-from semantic_jpeg.codec import encoder
 from semantic_jpeg import files
 from semantic_jpeg import image_io
-from semantic_jpeg.codec import turbo
 from semantic_jpeg import saliency
+from semantic_jpeg.codec import encoder
+from semantic_jpeg.codec import turbo
+from semantic_jpeg.evaluation import baselines
 
 import report  # benchmarks/report.py
 
@@ -44,14 +45,15 @@ def _time_image(model: saliency.MSROIModel, path: pathlib.Path) -> dict[str, flo
   block_map = saliency.compute_map(model, rgb).block_map
   target = turbo.jpeg_size(rgb, _QUALITY.value)
   ours = lambda **options: encoder.compress(  # noqa: E731
-      rgb, block_map, encoder.EncoderOptions(target_size=target, **options))
+    rgb, block_map, encoder.EncoderOptions(target_size=target, **options)
+  )
   return {
-      "semantic_jpeg": report.median_ms(ours, _REPEATS.value),
-      "semantic_jpeg, progressive": report.median_ms(lambda: ours(progressive=True), _REPEATS.value),
-      "mozjpeg": report.median_ms(lambda: baselines.rate_matched("mozjpeg", rgb, target,
-                                                                guess=_QUALITY.value),
-                                  _REPEATS.value),
-      "MS-ROI map": report.median_ms(lambda: saliency.compute_map(model, rgb), _REPEATS.value),
+    "semantic_jpeg": report.median_ms(ours, _REPEATS.value),
+    "semantic_jpeg, progressive": report.median_ms(lambda: ours(progressive=True), _REPEATS.value),
+    "mozjpeg": report.median_ms(
+      lambda: baselines.rate_matched("mozjpeg", rgb, target, guess=_QUALITY.value), _REPEATS.value
+    ),
+    "MS-ROI map": report.median_ms(lambda: saliency.compute_map(model, rgb), _REPEATS.value),
   }
 
 
@@ -64,20 +66,29 @@ def main(argv: list[str]) -> None:
   ratios = [r["semantic_jpeg"] / r["mozjpeg"] for r in rows.values()]
   faster = sum(ratio < 1 for ratio in ratios)
   lines = [
-      "# Rate-matched encode time: semantic_jpeg against mozjpeg", "",
-      f"Command: `python benchmarks/encode_vs_mozjpeg.py --images {_IMAGES.value}"
-      f"{' --output ' + _OUTPUT.value if _OUTPUT.value else ''}`", "",
-      f"Machine: {report.machine()}. {len(paths)} images; target: OpenCV's JPEG at quality "
-      f"{_QUALITY.value}; each time the median of {_REPEATS.value} runs after a warm-up, measured "
-      "in one process, image by image.", "",
-      "| | " + " | ".join(_COLUMNS) + " |", "|---|" + "---|" * len(_COLUMNS),
-      "| median ms per image | " + " | ".join(f"{medians[c]:.0f}" for c in _COLUMNS) + " |", "",
-      f"semantic_jpeg (baseline, given the map) over mozjpeg: median ratio "
-      f"{statistics.median(ratios):.2f}; faster on {faster} of {len(ratios)} images. "
-      "Both include exact rate control; the map is a separate stage (last column).", "",
-      "| image | " + " | ".join(_COLUMNS) + " |", "|---|" + "---|" * len(_COLUMNS)]
-  lines += [f"| {name} | " + " | ".join(f"{r[c]:.0f}" for c in _COLUMNS) + " |"
-            for name, r in rows.items()]
+    "# Rate-matched encode time: semantic_jpeg against mozjpeg",
+    "",
+    f"Command: `python benchmarks/encode_vs_mozjpeg.py --images {_IMAGES.value}"
+    f"{' --output ' + _OUTPUT.value if _OUTPUT.value else ''}`",
+    "",
+    f"Machine: {report.machine()}. {len(paths)} images; target: OpenCV's JPEG at quality "
+    f"{_QUALITY.value}; each time the median of {_REPEATS.value} runs after a warm-up, measured "
+    "in one process, image by image.",
+    "",
+    "| | " + " | ".join(_COLUMNS) + " |",
+    "|---|" + "---|" * len(_COLUMNS),
+    "| median ms per image | " + " | ".join(f"{medians[c]:.0f}" for c in _COLUMNS) + " |",
+    "",
+    f"semantic_jpeg (baseline, given the map) over mozjpeg: median ratio "
+    f"{statistics.median(ratios):.2f}; faster on {faster} of {len(ratios)} images. "
+    "Both include exact rate control; the map is a separate stage (last column).",
+    "",
+    "| image | " + " | ".join(_COLUMNS) + " |",
+    "|---|" + "---|" * len(_COLUMNS),
+  ]
+  lines += [
+    f"| {name} | " + " | ".join(f"{r[c]:.0f}" for c in _COLUMNS) + " |" for name, r in rows.items()
+  ]
   report.publish(lines, _OUTPUT.value)
 
 

@@ -1,10 +1,10 @@
 """What every benchmark report shares: the machine it ran on, and printing and saving it."""
 
+from collections.abc import Callable
 import os
 import platform
 import statistics
 import time
-from typing import Callable
 
 from semantic_jpeg import files
 
@@ -12,6 +12,7 @@ from semantic_jpeg import files
 def machine() -> str:
   """'CPU (2 cores), x86_64, TensorFlow 2.21.0' or the GPU equivalent."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
   device = "GPU" if tf.config.list_physical_devices("GPU") else f"CPU ({os.cpu_count()} cores)"
   return f"{device}, {platform.processor() or platform.machine()}, TensorFlow {tf.__version__}"
 

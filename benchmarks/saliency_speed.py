@@ -1,6 +1,7 @@
 """Benchmark: median saliency time (model + face prior) per image after warm-up.
 
-  python benchmarks/saliency_speed.py --images ../shared/datasets/kodak --output results/saliency_speed.md
+  python benchmarks/saliency_speed.py --images ../shared/datasets/kodak \
+      --output results/saliency_speed.md
 
 Falls back to the testdata images when --images is not given.
 """
@@ -10,6 +11,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+import functools
 import pathlib
 import statistics
 import sys
@@ -37,21 +39,23 @@ def main(argv):
   full, cam = [], []
   for path in paths:
     rgb = image_io.read_image(path).rgb
-    full.append(report.median_ms(lambda: saliency.compute_map(model, rgb), _REPEATS.value))
-    cam.append(report.median_ms(lambda: saliency.compute_map(no_faces, rgb), _REPEATS.value))
+    for model_used, times in ((model, full), (no_faces, cam)):
+      times.append(
+        report.median_ms(functools.partial(saliency.compute_map, model_used, rgb), _REPEATS.value)
+      )
   lines = [
-      "# Saliency speed",
-      "",
-      f"Command: `python {' '.join(sys.argv)}`",
-      "",
-      f"{len(paths)} images from `{_IMAGES.value}`, {_REPEATS.value} timed runs each after a "
-      f"warm-up; {report.machine()}.",
-      "",
-      "| map | median ms per image | min | max |",
-      "|---|---|---|---|",
-      f"| CAM top-5 + face prior (default) | {statistics.median(full):.1f} | "
-      f"{min(full):.1f} | {max(full):.1f} |",
-      f"| CAM top-5 only | {statistics.median(cam):.1f} | {min(cam):.1f} | {max(cam):.1f} |",
+    "# Saliency speed",
+    "",
+    f"Command: `python {' '.join(sys.argv)}`",
+    "",
+    f"{len(paths)} images from `{_IMAGES.value}`, {_REPEATS.value} timed runs each after a "
+    f"warm-up; {report.machine()}.",
+    "",
+    "| map | median ms per image | min | max |",
+    "|---|---|---|---|",
+    f"| CAM top-5 + face prior (default) | {statistics.median(full):.1f} | "
+    f"{min(full):.1f} | {max(full):.1f} |",
+    f"| CAM top-5 only | {statistics.median(cam):.1f} | {min(cam):.1f} | {max(cam):.1f} |",
   ]
   report.publish(lines, _OUTPUT.value)
 

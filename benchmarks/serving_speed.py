@@ -1,6 +1,7 @@
 """Benchmark: SavedModel export time and size, and in-process latency of its signatures.
 
-  python benchmarks/serving_speed.py --images ../shared/datasets/kodak --output results/serving_speed.md
+  python benchmarks/serving_speed.py --images ../shared/datasets/kodak \
+      --output results/serving_speed.md
 
 Exports with export/export_saved_model.py (a fresh process, timed whole), loads the version
 directory with tf.saved_model.load and times `serving_default` on a batch of 8 encoded images
@@ -41,8 +42,11 @@ def main(argv):
   batch = [paths[i % len(paths)] for i in range(_BATCH.value)]
   with tempfile.TemporaryDirectory() as base:
     start = time.perf_counter()
-    subprocess.run([sys.executable, str(_REPO / "export" / "export_saved_model.py"),
-                    "--export_base_dir", base], check=True, capture_output=True)
+    subprocess.run(
+      [sys.executable, str(_REPO / "export" / "export_saved_model.py"), "--export_base_dir", base],
+      check=True,
+      capture_output=True,
+    )
     export_s = time.perf_counter() - start
     version = pathlib.Path(base) / "semantic_jpeg" / "1"
     size_mb = sum(f.stat().st_size for f in version.rglob("*") if f.is_file()) / 1e6
@@ -50,24 +54,32 @@ def main(argv):
     loaded = tf.saved_model.load(str(version))
     load_s = time.perf_counter() - start
     encoded = tf.constant([p.read_bytes() for p in batch])
-    by_bytes = report.median_ms(lambda: loaded.signatures["serving_default"](image_bytes=encoded),
-                          _REPEATS.value)
+    by_bytes = report.median_ms(
+      lambda: loaded.signatures["serving_default"](image_bytes=encoded), _REPEATS.value
+    )
     rgb = [image_io.read_image(p).rgb for p in batch]
     same = np.stack([image for image in rgb if image.shape == rgb[0].shape])
-    by_image = report.median_ms(lambda: loaded.signatures["saliency_image"](images=same),
-                          _REPEATS.value)
+    by_image = report.median_ms(
+      lambda: loaded.signatures["saliency_image"](images=same), _REPEATS.value
+    )
   lines = [
-      "# Serving: export and in-process latency", "",
-      f"Command: `python {' '.join(sys.argv)}`", "",
-      f"{report.machine()}; median of {_REPEATS.value} calls after a warm-up.", "",
-      "| what | figure |", "|---|---|",
-      f"| export (`export/export_saved_model.py`, whole process) | {export_s:.1f} s |",
-      f"| SavedModel size | {size_mb:.1f} MB |",
-      f"| `tf.saved_model.load` | {load_s:.1f} s |",
-      f"| `serving_default`, {len(batch)} encoded files ({', '.join(p.name for p in batch)}) | "
-      f"{by_bytes:.0f} ms ({by_bytes / len(batch):.0f} ms per image, decoding included) |",
-      f"| `saliency_image`, {len(same)} images of {same.shape[2]}x{same.shape[1]} in one "
-      f"tensor | {by_image:.0f} ms ({by_image / len(same):.0f} ms per image) |", ""]
+    "# Serving: export and in-process latency",
+    "",
+    f"Command: `python {' '.join(sys.argv)}`",
+    "",
+    f"{report.machine()}; median of {_REPEATS.value} calls after a warm-up.",
+    "",
+    "| what | figure |",
+    "|---|---|",
+    f"| export (`export/export_saved_model.py`, whole process) | {export_s:.1f} s |",
+    f"| SavedModel size | {size_mb:.1f} MB |",
+    f"| `tf.saved_model.load` | {load_s:.1f} s |",
+    f"| `serving_default`, {len(batch)} encoded files ({', '.join(p.name for p in batch)}) | "
+    f"{by_bytes:.0f} ms ({by_bytes / len(batch):.0f} ms per image, decoding included) |",
+    f"| `saliency_image`, {len(same)} images of {same.shape[2]}x{same.shape[1]} in one "
+    f"tensor | {by_image:.0f} ms ({by_image / len(same):.0f} ms per image) |",
+    "",
+  ]
   report.publish(lines, _OUTPUT.value)
 
 

@@ -1,9 +1,10 @@
 """Exports the MS-ROI model as a SavedModel in the layout TF Serving watches: BASE/NAME/VERSION.
 
-  python export/export_saved_model.py --export_base_dir /models --model_name semantic_jpeg --version 1
+  python export/export_saved_model.py --export_base_dir /models --model_name semantic_jpeg \
+      --version 1
 
 The version directory is written beside its final place and renamed into it, so a server that
-watches BASE/NAME never loads a half-written version. See semantic_jpeg/serving.py for the
+watches BASE/NAME never loads a half-written version. See semantic_jpeg/deploy/serving.py for the
 signatures and README.md for serving it.
 """
 
@@ -29,8 +30,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
   parser = arguments.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--export_base_dir", required=True, help="Folder TF Serving watches.")
   parser.add_argument("--model_name", default="semantic_jpeg", help="Model name (a sub-folder).")
-  parser.add_argument("--version", type=arguments.bounded(int, 1), default=1,
-                      help="Version number (a sub-folder).")
+  parser.add_argument(
+    "--version", type=arguments.bounded(int, 1), default=1, help="Version number (a sub-folder)."
+  )
   arguments.add_switch(parser, "overwrite", False, "Replace an existing version.")
   arguments.add_saliency_arguments(parser)
   return parser.parse_args(argv[1:])

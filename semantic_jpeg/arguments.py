@@ -38,8 +38,7 @@ class ArgumentParser(argparse_flags.ArgumentParser):
 
 def add_switch(parser: argparse.ArgumentParser, name: str, default: bool, help_text: str) -> None:
   """--NAME / --noNAME, absl's spelling of a boolean flag."""
-  parser.add_argument(f"--{name}", dest=name, action="store_true", default=default,
-                      help=help_text)
+  parser.add_argument(f"--{name}", dest=name, action="store_true", default=default, help=help_text)
   parser.add_argument(f"--no{name}", dest=name, action="store_false", help=argparse.SUPPRESS)
 
 
@@ -50,10 +49,14 @@ def bounded(kind: type, low: float | None = None, high: float | None = None):
     try:
       value = kind(text)
     except ValueError:
-      raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+      raise argparse.ArgumentTypeError(
+        f"{text!r} is not {'an integer' if kind is int else 'a number'}"
+      ) from None
     if (low is not None and value < low) or (high is not None and value > high):
-      raise argparse.ArgumentTypeError(f"{text} is outside {low if low is not None else '-inf'}.."
-                                       f"{high if high is not None else 'inf'}")
+      raise argparse.ArgumentTypeError(
+        f"{text} is outside {low if low is not None else '-inf'}.."
+        f"{high if high is not None else 'inf'}"
+      )
     return value
 
   return parse
@@ -61,33 +64,63 @@ def bounded(kind: type, low: float | None = None, high: float | None = None):
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
   """--max_pixels: what every reader of image files takes."""
-  parser.add_argument("--max_pixels", type=bounded(int, 1), default=image_io.DEFAULT_MAX_PIXELS,
-                      help="Refuse images with more pixels than this, before decoding.")
+  parser.add_argument(
+    "--max_pixels",
+    type=bounded(int, 1),
+    default=image_io.DEFAULT_MAX_PIXELS,
+    help="Refuse images with more pixels than this, before decoding.",
+  )
 
 
 def add_saliency_arguments(parser: argparse.ArgumentParser) -> None:
   """The map model and its options."""
   group = parser.add_argument_group("the map")
-  group.add_argument("--top_k", type=bounded(int, 1, 1000), default=_DEFAULTS.top_k,
-                     help="Number of classes whose activation maps make the map.")
-  group.add_argument("--combine", choices=saliency_options_lib.COMBINE_MODES, default="sum",
-                     help="How the top-k class maps are combined.")
-  group.add_argument("--max_side", type=bounded(int, 32), default=_DEFAULTS.max_side,
-                     help="Long side (pixels) the image is scaled to for the model, at most.")
-  group.add_argument("--face_weight", type=bounded(float, 0.0, 1.0),
-                     default=_DEFAULTS.face_weight, help="Peak of the face prior in the map.")
+  group.add_argument(
+    "--top_k",
+    type=bounded(int, 1, 1000),
+    default=_DEFAULTS.top_k,
+    help="Number of classes whose activation maps make the map.",
+  )
+  group.add_argument(
+    "--combine",
+    choices=saliency_options_lib.COMBINE_MODES,
+    default="sum",
+    help="How the top-k class maps are combined.",
+  )
+  group.add_argument(
+    "--max_side",
+    type=bounded(int, 32),
+    default=_DEFAULTS.max_side,
+    help="Long side (pixels) the image is scaled to for the model, at most.",
+  )
+  group.add_argument(
+    "--face_weight",
+    type=bounded(float, 0.0, 1.0),
+    default=_DEFAULTS.face_weight,
+    help="Peak of the face prior in the map.",
+  )
   add_switch(group, "faces", True, "Merge the face prior into the map (--nofaces: off).")
-  group.add_argument("--weights", default=None,
-                     help="Weights written by tools/train.py (the .weights.h5 file or its "
-                     "folder) instead of the ImageNet ones.")
-  group.add_argument("--threshold", type=bounded(float, 0.0, 1.0), default=_DEFAULTS.threshold,
-                     help="Map value at and above which a block counts as salient.")
+  group.add_argument(
+    "--weights",
+    default=None,
+    help="Weights written by tools/train.py (the .weights.h5 file or its "
+    "folder) instead of the ImageNet ones.",
+  )
+  group.add_argument(
+    "--threshold",
+    type=bounded(float, 0.0, 1.0),
+    default=_DEFAULTS.threshold,
+    help="Map value at and above which a block counts as salient.",
+  )
 
 
 def saliency_options(args: argparse.Namespace) -> saliency_options_lib.SaliencyOptions:
   return saliency_options_lib.SaliencyOptions(
-      top_k=args.top_k, max_side=args.max_side,
-      face_weight=args.face_weight if args.faces else 0.0, threshold=args.threshold)
+    top_k=args.top_k,
+    max_side=args.max_side,
+    face_weight=args.face_weight if args.faces else 0.0,
+    threshold=args.threshold,
+  )
 
 
 def model_arguments(args: argparse.Namespace) -> dict:
@@ -99,26 +132,50 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
   """Rate, mode and policy of the encoder."""
   group = parser.add_argument_group("the encoder")
   rate = group.add_mutually_exclusive_group()
-  rate.add_argument("--quality", type=bounded(float, 1.0, 100.0),
-                    help="Quality knob (1..100; fractional except for composite); default "
-                    f"{encoder_options_lib.DEFAULT_QUALITY:g}.")
+  rate.add_argument(
+    "--quality",
+    type=bounded(float, 1.0, 100.0),
+    help="Quality knob (1..100; fractional except for composite); default "
+    f"{encoder_options_lib.DEFAULT_QUALITY:g}.",
+  )
   rate.add_argument("--target_size", type=bounded(int, 1), help="Output size limit in bytes.")
-  rate.add_argument("--match_jpeg_quality", type=bounded(int, 1, 100),
-                    help="Target the size of OpenCV's (libjpeg-turbo's) JPEG at this quality.")
-  group.add_argument("--encoder", choices=encoder_options_lib.MODES, default="trellis",
-                     help="'trellis' (saliency-weighted trellis quantization), 'dct' (per-block "
-                     "dead zone, fastest) or 'composite' (the paper's method).")
-  group.add_argument("--strength", type=bounded(float, 0.0, encoder_options_lib.MAX_STRENGTH),
-                     default=1.0,
-                     help="--encoder trellis: how strongly the map moves bits (0 ignores it).")
-  add_switch(group, "progressive", False,
-             "Progressive scans (smaller, so better at a size target) instead of baseline.")
-  group.add_argument("--policy", choices=list(policies.POLICIES), default="continuous",
-                     help="Map-to-quality policy.")
-  group.add_argument("--policy_param", action="append", default=[], metavar="NAME=VALUE",
-                     help="Policy parameter (repeatable).")
-  group.add_argument("--subsampling", choices=["420", "444"], default="420",
-                     help="Chroma subsampling.")
+  rate.add_argument(
+    "--match_jpeg_quality",
+    type=bounded(int, 1, 100),
+    help="Target the size of OpenCV's (libjpeg-turbo's) JPEG at this quality.",
+  )
+  group.add_argument(
+    "--encoder",
+    choices=encoder_options_lib.MODES,
+    default="trellis",
+    help="'trellis' (saliency-weighted trellis quantization), 'dct' (per-block "
+    "dead zone, fastest) or 'composite' (the paper's method).",
+  )
+  group.add_argument(
+    "--strength",
+    type=bounded(float, 0.0, encoder_options_lib.MAX_STRENGTH),
+    default=1.0,
+    help="--encoder trellis: how strongly the map moves bits (0 ignores it).",
+  )
+  add_switch(
+    group,
+    "progressive",
+    False,
+    "Progressive scans (smaller, so better at a size target) instead of baseline.",
+  )
+  group.add_argument(
+    "--policy", choices=list(policies.POLICIES), default="continuous", help="Map-to-quality policy."
+  )
+  group.add_argument(
+    "--policy_param",
+    action="append",
+    default=[],
+    metavar="NAME=VALUE",
+    help="Policy parameter (repeatable).",
+  )
+  group.add_argument(
+    "--subsampling", choices=["420", "444"], default="420", help="Chroma subsampling."
+  )
 
 
 def encoder_options(args: argparse.Namespace) -> encoder_options_lib.EncoderOptions:
@@ -126,10 +183,16 @@ def encoder_options(args: argparse.Namespace) -> encoder_options_lib.EncoderOpti
   params = dict(_policy_param(text) for text in args.policy_param)
   try:
     return encoder_options_lib.EncoderOptions(
-        mode=args.encoder, policy=args.policy, policy_params=params,
-        subsampling=args.subsampling, quality=args.quality, target_size=args.target_size,
-        match_jpeg_quality=args.match_jpeg_quality, progressive=args.progressive,
-        strength=args.strength)
+      mode=args.encoder,
+      policy=args.policy,
+      policy_params=params,
+      subsampling=args.subsampling,
+      quality=args.quality,
+      target_size=args.target_size,
+      match_jpeg_quality=args.match_jpeg_quality,
+      progressive=args.progressive,
+      strength=args.strength,
+    )
   except errors.EncodeError as e:
     raise UsageError(str(e)) from None
 

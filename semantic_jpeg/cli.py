@@ -14,10 +14,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow is impor
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import argparse
+from collections.abc import Callable
+from collections.abc import Iterable
 import json
 import pathlib
 import sys
-from typing import Callable, Iterable
 
 from absl import app
 import numpy as np
@@ -80,31 +81,45 @@ def _local_maps(args: argparse.Namespace) -> sources.MapMaker:
     raise UsageError(str(e)) from None
 
 
-def _describe(path: pathlib.Path, image: image_io.DecodedImage, result,
-              outputs: dict[str, str], class_names: tuple[str, ...]) -> dict:
+def _describe(
+  path: pathlib.Path,
+  image: image_io.DecodedImage,
+  result,
+  outputs: dict[str, str],
+  class_names: tuple[str, ...],
+) -> dict:
   """The JSON record of one image's saliency (`result` is a `model.SaliencyResult`)."""
   return {
-      "file": str(path),
-      "width": image.width,
-      "height": image.height,
-      "top_classes": [
-          {"id": int(c), "name": class_names[int(c)], "score": round(float(s), 4)}
-          for c, s in zip(result.top_classes, result.top_scores)],
-      "map": {"mean": round(float(result.block_map.mean()), 4),
-              "max": round(float(result.block_map.max()), 4),
-              "salient_fraction": round(result.salient_fraction, 4),
-              "threshold": result.threshold},
-      "faces": [{"box_xywh": [round(float(x), 1) for x in (b[1], b[0], b[3] - b[1], b[2] - b[0])],
-                 "score": round(float(s), 3)}
-                for b, s in zip(result.face_boxes, result.face_scores)],
-      "outputs": outputs,
+    "file": str(path),
+    "width": image.width,
+    "height": image.height,
+    "top_classes": [
+      {"id": int(c), "name": class_names[int(c)], "score": round(float(s), 4)}
+      for c, s in zip(result.top_classes, result.top_scores)
+    ],
+    "map": {
+      "mean": round(float(result.block_map.mean()), 4),
+      "max": round(float(result.block_map.max()), 4),
+      "salient_fraction": round(result.salient_fraction, 4),
+      "threshold": result.threshold,
+    },
+    "faces": [
+      {
+        "box_xywh": [round(float(x), 1) for x in (b[1], b[0], b[3] - b[1], b[2] - b[0])],
+        "score": round(float(s), 3),
+      }
+      for b, s in zip(result.face_boxes, result.face_scores)
+    ],
+    "outputs": outputs,
   }
 
 
 def _print_text(record: dict) -> None:
-  tqdm.tqdm.write(f"{record['file']} ({record['width']}x{record['height']}, "
-                  f"{len(record['faces'])} face(s), "
-                  f"{record['map']['salient_fraction']:.0%} of blocks salient)")
+  tqdm.tqdm.write(
+    f"{record['file']} ({record['width']}x{record['height']}, "
+    f"{len(record['faces'])} face(s), "
+    f"{record['map']['salient_fraction']:.0%} of blocks salient)"
+  )
   for rank, entry in enumerate(record["top_classes"], 1):
     tqdm.tqdm.write(f"  {rank}. {entry['name']} ({entry['id']}): {entry['score']:.3f}")
 
@@ -124,11 +139,14 @@ def run_saliency(args: argparse.Namespace) -> int:
   def process(path: pathlib.Path) -> None:
     image = image_io.read_image(path, args.max_pixels)
     result = model_lib.compute_map(model, image.rgb, options)
-    outputs = {"map": str(output_dir / f"{path.stem}_map.png"),
-               "overlay": str(output_dir / f"{path.stem}_overlay.png")}
+    outputs = {
+      "map": str(output_dir / f"{path.stem}_map.png"),
+      "overlay": str(output_dir / f"{path.stem}_overlay.png"),
+    }
     files.write_atomic(outputs["map"], image_io.encode_png(visualize.map_to_gray(result.pixel_map)))
-    files.write_atomic(outputs["overlay"],
-                       image_io.encode_png(visualize.overlay(image.rgb, result.pixel_map)))
+    files.write_atomic(
+      outputs["overlay"], image_io.encode_png(visualize.overlay(image.rgb, result.pixel_map))
+    )
     record = _describe(path, image, result, outputs, model.class_names)
     if args.json:
       tqdm.tqdm.write(json.dumps(record))
@@ -149,8 +167,15 @@ def _output_paths(args: argparse.Namespace, inputs: list[pathlib.Path]) -> list[
   """One output JPEG per input, from --output or --output_dir."""
   if args.output and args.output_dir:
     raise UsageError("set only one of --output and --output_dir")
-  single = [name for name, value in (("--output", args.output), ("--map", args.map),
-                                     ("--roi_mask", args.roi_mask)) if value]
+  single = [
+    name
+    for name, value in (
+      ("--output", args.output),
+      ("--map", args.map),
+      ("--roi_mask", args.roi_mask),
+    )
+    if value
+  ]
   if single and len(inputs) != 1:
     raise UsageError(f"{', '.join(single)} take(s) exactly one input, got {len(inputs)}")
   if args.output:
@@ -172,8 +197,12 @@ def _check_not_input(path: pathlib.Path, output: pathlib.Path, overwrite: bool) 
     raise errors.SemanticJpegError(f"{output}: is the input file; pass --overwrite to replace it")
 
 
-def _side_outputs(args: argparse.Namespace, output: pathlib.Path, image: image_io.DecodedImage,
-                  pixel_map: np.ndarray) -> dict[str, str]:
+def _side_outputs(
+  args: argparse.Namespace,
+  output: pathlib.Path,
+  image: image_io.DecodedImage,
+  pixel_map: np.ndarray,
+) -> dict[str, str]:
   """Writes the map and overlay PNGs that --save_map / --save_overlay ask for."""
   written = {}
   if args.save_map:
@@ -181,24 +210,41 @@ def _side_outputs(args: argparse.Namespace, output: pathlib.Path, image: image_i
     files.write_atomic(written["map"], image_io.encode_png(visualize.map_to_gray(pixel_map)))
   if args.save_overlay:
     written["overlay"] = str(output.with_name(f"{output.stem}_overlay.png"))
-    files.write_atomic(written["overlay"],
-                       image_io.encode_png(visualize.overlay(image.rgb, pixel_map)))
+    files.write_atomic(
+      written["overlay"], image_io.encode_png(visualize.overlay(image.rgb, pixel_map))
+    )
   return written
 
 
-def _compress_record(args: argparse.Namespace, path: pathlib.Path, output: pathlib.Path,
-                     image: image_io.DecodedImage, report, saliency_ms: float) -> dict:
+def _compress_record(
+  args: argparse.Namespace,
+  path: pathlib.Path,
+  output: pathlib.Path,
+  image: image_io.DecodedImage,
+  report,
+  saliency_ms: float,
+) -> dict:
   """The JSON record of one compressed file (`report` is an `encoder.EncodeReport`)."""
   bytes_in = path.stat().st_size
   return {
-      "file": str(path), "output": str(output), "width": image.width, "height": image.height,
-      "bytes_in": bytes_in, "bytes_out": report.size,
-      "ratio": round(bytes_in / report.size, 3), "target_size": report.target_size,
-      "target_met": report.target_met, "quality": round(report.quality, 3),
-      "quality_shares": {str(q): round(share, 4) for q, share in report.quality_shares.items()},
-      "encoder": args.encoder, "policy": args.policy, "steps": report.steps,
-      "timings_ms": {"saliency": round(saliency_ms, 1),
-                     **{k: round(v, 1) for k, v in report.timings_ms.items()}},
+    "file": str(path),
+    "output": str(output),
+    "width": image.width,
+    "height": image.height,
+    "bytes_in": bytes_in,
+    "bytes_out": report.size,
+    "ratio": round(bytes_in / report.size, 3),
+    "target_size": report.target_size,
+    "target_met": report.target_met,
+    "quality": round(report.quality, 3),
+    "quality_shares": {str(q): round(share, 4) for q, share in report.quality_shares.items()},
+    "encoder": args.encoder,
+    "policy": args.policy,
+    "steps": report.steps,
+    "timings_ms": {
+      "saliency": round(saliency_ms, 1),
+      **{k: round(v, 1) for k, v in report.timings_ms.items()},
+    },
   }
 
 
@@ -218,8 +264,9 @@ def _map_maker(args: argparse.Namespace) -> tuple[sources.MapMaker, int]:
     from semantic_jpeg.deploy import serving_client
 
     try:
-      client = serving_client.connect(args.saliency_server, args.saliency_model_name,
-                                      args.saliency_timeout)
+      client = serving_client.connect(
+        args.saliency_server, args.saliency_model_name, args.saliency_timeout
+      )
     except errors.ServingError as e:
       raise UsageError(str(e)) from None
     return sources.from_server(client), args.saliency_batch
@@ -250,10 +297,13 @@ def run_compress(args: argparse.Namespace) -> int:
     record = _compress_record(args, path, output, image, report, saliency_ms)
     record["outputs"] = _side_outputs(args, output, image, pixel_map)
     records.append(record)
-    tqdm.tqdm.write(json.dumps(record) if args.json else
-                    f"{path} -> {output}: {report.size} bytes ({record['ratio']:.2f}x), "
-                    f"quality {report.quality:.1f}" +
-                    ("" if report.target_met else f" (target {report.target_size} not met)"))
+    tqdm.tqdm.write(
+      json.dumps(record)
+      if args.json
+      else f"{path} -> {output}: {report.size} bytes ({record['ratio']:.2f}x), "
+      f"quality {report.quality:.1f}"
+      + ("" if report.target_met else f" (target {report.target_size} not met)")
+    )
 
   failures = _for_each_image(paths, process)
   _print_summary(records, failures, args.json)
@@ -264,15 +314,19 @@ def _print_summary(records: list[dict], failures: int, as_json: bool) -> None:
   bytes_in = sum(r["bytes_in"] for r in records)
   bytes_out = sum(r["bytes_out"] for r in records)
   ratio = np.mean([r["ratio"] for r in records]) if records else 0.0
-  print(f"compressed {len(records)} file(s), {failures} failed: {bytes_in} bytes in, "
-        f"{bytes_out} bytes out, mean ratio {ratio:.2f}",
-        file=sys.stderr if as_json else sys.stdout)
+  print(
+    f"compressed {len(records)} file(s), {failures} failed: {bytes_in} bytes in, "
+    f"{bytes_out} bytes out, mean ratio {ratio:.2f}",
+    file=sys.stderr if as_json else sys.stdout,
+  )
 
 
 def _add_compress(commands: argparse._SubParsersAction) -> None:
   parser = commands.add_parser(
-      "compress", help="Write one semantic JPEG per input image.",
-      description="Writes one JPEG per input, spending more bits where the map is salient.")
+    "compress",
+    help="Write one semantic JPEG per input image.",
+    description="Writes one JPEG per input, spending more bits where the map is salient.",
+  )
   parser.add_argument("inputs", nargs="+", metavar="INPUT", help="Image files, folders, globs.")
   parser.add_argument("--output", help="Output JPEG file (one input only).")
   parser.add_argument("--output_dir", help="Folder for the outputs NAME.jpg (created if missing).")
@@ -280,19 +334,34 @@ def _add_compress(commands: argparse._SubParsersAction) -> None:
   arguments.add_encoder_arguments(parser)
   group = parser.add_argument_group("where the map comes from")
   group.add_argument("--map", help="Precomputed saliency map (grayscale image, one input).")
-  group.add_argument("--roi", action="append", default=[], metavar="X,Y,W,H",
-                     help="Salient box in pixels (repeatable).")
+  group.add_argument(
+    "--roi",
+    action="append",
+    default=[],
+    metavar="X,Y,W,H",
+    help="Salient box in pixels (repeatable).",
+  )
   group.add_argument("--roi_mask", help="Grayscale mask merged into the map (one input).")
-  group.add_argument("--saliency_server",
-                     help="Get maps from TF Serving: http://HOST:PORT (REST) or HOST:PORT (gRPC) "
-                     "instead of the local model.")
-  group.add_argument("--saliency_model_name", default=_DEFAULT_MODEL_NAME,
-                     help="Model name on the saliency server.")
-  group.add_argument("--saliency_timeout", type=arguments.bounded(float, 0.1),
-                     default=_DEFAULT_SERVER_TIMEOUT_S,
-                     help="Seconds to wait for the saliency server.")
-  group.add_argument("--saliency_batch", type=arguments.bounded(int, 1),
-                     default=_DEFAULT_SERVER_BATCH, help="Images per saliency server request.")
+  group.add_argument(
+    "--saliency_server",
+    help="Get maps from TF Serving: http://HOST:PORT (REST) or HOST:PORT (gRPC) "
+    "instead of the local model.",
+  )
+  group.add_argument(
+    "--saliency_model_name", default=_DEFAULT_MODEL_NAME, help="Model name on the saliency server."
+  )
+  group.add_argument(
+    "--saliency_timeout",
+    type=arguments.bounded(float, 0.1),
+    default=_DEFAULT_SERVER_TIMEOUT_S,
+    help="Seconds to wait for the saliency server.",
+  )
+  group.add_argument(
+    "--saliency_batch",
+    type=arguments.bounded(int, 1),
+    default=_DEFAULT_SERVER_BATCH,
+    help="Images per saliency server request.",
+  )
   outputs = parser.add_argument_group("what to write")
   arguments.add_switch(outputs, "save_map", False, "Also write OUTPUT_map.png.")
   arguments.add_switch(outputs, "save_overlay", False, "Also write OUTPUT_overlay.png.")
@@ -304,9 +373,11 @@ def _add_compress(commands: argparse._SubParsersAction) -> None:
 
 def _add_saliency(commands: argparse._SubParsersAction) -> None:
   parser = commands.add_parser(
-      "saliency", help="Write the map and an overlay per image; print the top classes.",
-      description="Writes NAME_map.png and NAME_overlay.png per image and prints its top "
-      "ImageNet classes.")
+    "saliency",
+    help="Write the map and an overlay per image; print the top classes.",
+    description="Writes NAME_map.png and NAME_overlay.png per image and prints its top "
+    "ImageNet classes.",
+  )
   parser.add_argument("inputs", nargs="+", metavar="IMAGE", help="Image files, folders, globs.")
   parser.add_argument("--output_dir", required=True, help="Folder for the PNGs.")
   arguments.add_switch(parser, "json", False, "Print one JSON object per image.")
@@ -318,9 +389,10 @@ def _add_saliency(commands: argparse._SubParsersAction) -> None:
 def parse_args(argv: list[str]) -> argparse.Namespace:
   """The command and its arguments; a bad command line is one `error:` line and exit 2."""
   parser = arguments.ArgumentParser(
-      prog="semantic-jpeg",
-      description="Content-aware JPEG: a CNN finds where people look, the encoder spends the "
-      "bits there.")
+    prog="semantic-jpeg",
+    description="Content-aware JPEG: a CNN finds where people look, the encoder spends the "
+    "bits there.",
+  )
   commands = parser.add_subparsers(title="commands", dest="command")
   _add_compress(commands)
   _add_saliency(commands)

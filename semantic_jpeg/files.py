@@ -4,17 +4,16 @@ An output is written to a temporary file in its own folder and renamed into plac
 never sees a partial file.
 """
 
+from collections.abc import Iterator
 import contextlib
 import glob
 import os
 import pathlib
 import tempfile
-from typing import Iterator
 
 from semantic_jpeg import errors
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm",
-                  ".gif")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif")
 
 
 @contextlib.contextmanager
@@ -59,8 +58,9 @@ def list_images(inputs: list[str]) -> list[pathlib.Path]:
   for item in inputs:
     path = pathlib.Path(item)
     if path.is_dir():
-      paths.extend(sorted(p for p in path.iterdir()
-                          if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+      paths.extend(
+        sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+      )
     elif any(c in item for c in "*?["):
       paths.extend(pathlib.Path(p) for p in sorted(glob.glob(item)))
     else:

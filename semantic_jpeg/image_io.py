@@ -13,7 +13,9 @@ import warnings
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
+from PIL import ImageOps
+from PIL import UnidentifiedImageError
 
 from semantic_jpeg import errors
 
@@ -31,6 +33,7 @@ class DecodedImage:
   grayscale: the source had one colour channel (the encoder may write a grayscale JPEG).
   exif / icc_profile: metadata to carry into the output (orientation reset), or None.
   """
+
   rgb: np.ndarray
   grayscale: bool
   source_format: str
@@ -46,8 +49,7 @@ class DecodedImage:
     return self.rgb.shape[1]
 
 
-def read_image(path: str | os.PathLike,
-               max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
   """Reads and decodes an image file; raises `errors.ImageError` subclasses on bad input."""
   return decode_image(_read_bytes(path), str(path), max_pixels)
 
@@ -64,8 +66,9 @@ def _read_bytes(path: str | os.PathLike) -> bytes:
     raise errors.ImageError(f"{path}: cannot read ({e.strerror})") from None
 
 
-def decode_image(data: bytes, name: str = "<bytes>",
-                 max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+def decode_image(
+  data: bytes, name: str = "<bytes>", max_pixels: int = DEFAULT_MAX_PIXELS
+) -> DecodedImage:
   """Decodes encoded image bytes (see `read_image`)."""
   image = _open_checked(data, name, max_pixels)
   _load(image, name)
@@ -74,11 +77,12 @@ def decode_image(data: bytes, name: str = "<bytes>",
   except (OSError, ValueError, SyntaxError, KeyError) as e:
     raise errors.ImageError(f"{name}: unreadable EXIF orientation ({_first_line(e)})") from None
   return DecodedImage(
-      rgb=_to_rgb(upright),
-      grayscale=image.mode in _GRAY_MODES,
-      source_format=image.format,
-      exif=upright.info.get("exif") or None,
-      icc_profile=image.info.get("icc_profile") or None)
+    rgb=_to_rgb(upright),
+    grayscale=image.mode in _GRAY_MODES,
+    source_format=image.format,
+    exif=upright.info.get("exif") or None,
+    icc_profile=image.info.get("icc_profile") or None,
+  )
 
 
 def read_gray(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -127,13 +131,15 @@ def _load(image: Image.Image, name: str) -> None:
       image.load()
   except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
     raise errors.ImageError(
-        f"{name}: corrupt or truncated {image.format} data ({_first_line(e)})") from None
+      f"{name}: corrupt or truncated {image.format} data ({_first_line(e)})"
+    ) from None
 
 
 def _too_large(name: str, pixels: int | None, max_pixels: int) -> errors.ImageTooLargeError:
   size = f"{pixels / 1e6:.1f} MP" if pixels else "the image"
   return errors.ImageTooLargeError(
-      f"{name}: {size} is above the limit of {max_pixels / 1e6:g} MP (see --max_pixels)")
+    f"{name}: {size} is above the limit of {max_pixels / 1e6:g} MP (see --max_pixels)"
+  )
 
 
 def _first_line(e: Exception) -> str:

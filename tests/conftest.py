@@ -23,4 +23,5 @@ def read_rgb(name: str) -> np.ndarray:
 @pytest.fixture(scope="session")
 def model():
   from semantic_jpeg import saliency
+
   return saliency.load_model()

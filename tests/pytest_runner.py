@@ -1,6 +1,6 @@
 """Runs test files with pytest and exits with its status, so that a failing test fails Bazel.
 
-  bazel test //:test_encoder   # runs tests/test_encoder.py through this runner
+bazel test //:test_encoder   # runs tests/test_encoder.py through this runner
 """
 
 import sys

@@ -7,10 +7,11 @@ import numpy as np
 from PIL import Image
 import pytest
 
-from conftest import read_rgb
 from semantic_jpeg.codec import bitstream
 from semantic_jpeg.codec import turbo
 from semantic_jpeg.evaluation import baselines
+
+from conftest import read_rgb
 
 IMAGE = np.ascontiguousarray(read_rgb("kodim21.png")[:256, :384])
 

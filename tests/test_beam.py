@@ -9,6 +9,9 @@ import sys
 import cv2
 import numpy as np
 from PIL import Image
+import pytest
+
+pytestmark = pytest.mark.slow  # Fresh processes, exports or training.
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 NAMES = ("kodim04", "kodim21", "kodim23")
@@ -17,10 +20,23 @@ RATE = ("--match_jpeg_quality", "50")
 
 def run_beam(inputs: pathlib.Path, output: pathlib.Path) -> subprocess.CompletedProcess:
   return subprocess.run(
-      [sys.executable, str(REPO / "tools" / "beam_compress.py"), "--input_pattern",
-       str(inputs / "*"), "--output_dir", str(output), *RATE, "--runner=DirectRunner",
-       "--direct_num_workers=2", "--direct_running_mode=multi_processing"],
-      capture_output=True, text=True, timeout=900, check=False)
+    [
+      sys.executable,
+      str(REPO / "tools" / "beam_compress.py"),
+      "--input_pattern",
+      str(inputs / "*"),
+      "--output_dir",
+      str(output),
+      *RATE,
+      "--runner=DirectRunner",
+      "--direct_num_workers=2",
+      "--direct_running_mode=multi_processing",
+    ],
+    capture_output=True,
+    text=True,
+    timeout=900,
+    check=False,
+  )
 
 
 def test_pipeline_matches_the_cli_dead_letters_and_is_idempotent(tmp_path):
@@ -34,9 +50,21 @@ def test_pipeline_matches_the_cli_dead_letters_and_is_idempotent(tmp_path):
   first = run_beam(inputs, out)
   assert first.returncode == 0, first.stderr[-3000:]
   cli_out = tmp_path / "cli"
-  subprocess.run([sys.executable, "-m", "semantic_jpeg.cli", "compress",
-                  *(str(inputs / f"{n}.png") for n in NAMES), "--output_dir", str(cli_out), *RATE],
-                 check=True, capture_output=True, timeout=600)
+  subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "semantic_jpeg.cli",
+      "compress",
+      *(str(inputs / f"{n}.png") for n in NAMES),
+      "--output_dir",
+      str(cli_out),
+      *RATE,
+    ],
+    check=True,
+    capture_output=True,
+    timeout=600,
+  )
   for name in NAMES:
     data = (out / f"{name}.jpg").read_bytes()
     assert data == (cli_out / f"{name}.jpg").read_bytes(), name

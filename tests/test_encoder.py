@@ -1,12 +1,12 @@
 """The encoder end to end: real maps from the model, real decoders, equal-size comparisons."""
 
+import functools
 import io
 
 import numpy as np
 from PIL import Image
 import pytest
 
-from conftest import read_rgb
 from semantic_jpeg import errors
 from semantic_jpeg import saliency
 from semantic_jpeg.codec import blocks
@@ -20,18 +20,19 @@ from semantic_jpeg.evaluation import baselines
 from semantic_jpeg.evaluation import equal_size as evaluation
 from semantic_jpeg.evaluation import metrics
 
+from conftest import read_rgb
+
 NAMES = ("kodim04", "kodim21", "kodim23")
 
 
 @pytest.fixture(scope="module")
 def block_maps(model):
-  return {name: saliency.compute_map(model, read_rgb(f"{name}.png")).block_map
-          for name in NAMES}
+  return {name: saliency.compute_map(model, read_rgb(f"{name}.png")).block_map for name in NAMES}
 
 
 def psnr(reference: np.ndarray, decoded: np.ndarray, mask: np.ndarray | None = None) -> float:
   error = (reference.astype(np.float64) - decoded.astype(np.float64)) ** 2
-  return 10.0 * np.log10(255.0 ** 2 / (error[mask] if mask is not None else error).mean())
+  return 10.0 * np.log10(255.0**2 / (error[mask] if mask is not None else error).mean())
 
 
 def decode_pillow(data: bytes) -> np.ndarray:
@@ -47,8 +48,9 @@ def salient_pixels(block_map: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 @pytest.mark.parametrize("name", NAMES)
 def test_dct_mode_beats_plain_jpeg_in_salient_blocks_at_equal_size(block_maps, name):
   image = read_rgb(f"{name}.png")
-  data, report = encoder.compress(image, block_maps[name],
-                                  encoder.EncoderOptions(mode="dct", match_jpeg_quality=50))
+  data, report = encoder.compress(
+    image, block_maps[name], encoder.EncoderOptions(mode="dct", match_jpeg_quality=50)
+  )
   plain = turbo.encode(image, 50)
   assert 0.99 * len(plain) <= len(data) <= len(plain) and report.target_met
   ours, theirs = turbo.decode(data), turbo.decode(plain)
@@ -60,14 +62,22 @@ def test_dct_mode_beats_plain_jpeg_in_salient_blocks_at_equal_size(block_maps, n
 def test_dct_mode_uniform_control_isolates_the_huffman_gain(block_maps):
   """Our path at uniform quality beats OpenCV everywhere (optimized Huffman tables only)."""
   image = read_rgb("kodim23.png")
-  data, _ = encoder.compress(image, block_maps["kodim23"], encoder.EncoderOptions(
-      mode="dct", policy="uniform", match_jpeg_quality=50))
+  data, _ = encoder.compress(
+    image,
+    block_maps["kodim23"],
+    encoder.EncoderOptions(mode="dct", policy="uniform", match_jpeg_quality=50),
+  )
   plain = turbo.encode(image, 50)
   ours, theirs = turbo.decode(data), turbo.decode(plain)
   mask = salient_pixels(block_maps["kodim23"], image.shape[:2])
   assert 0.0 < psnr(image, ours) - psnr(image, theirs) < 0.6
-  assert abs((psnr(image, ours, mask) - psnr(image, theirs, mask)) -
-             (psnr(image, ours) - psnr(image, theirs))) < 0.3  # No region is favoured.
+  assert (
+    abs(
+      (psnr(image, ours, mask) - psnr(image, theirs, mask))
+      - (psnr(image, ours) - psnr(image, theirs))
+    )
+    < 0.3
+  )  # No region is favoured.
 
 
 @pytest.fixture(scope="module")
@@ -77,18 +87,29 @@ def trellis_files(block_maps):
   for name in NAMES:
     image = read_rgb(f"{name}.png")
     target = turbo.jpeg_size(image, 50)
-    compress = lambda **options: encoder.compress(  # noqa: E731
-        image, block_maps[name], encoder.EncoderOptions(target_size=target, **options))[0]
-    files[name] = dict(target=target, semantic=compress(), uniform=compress(policy="uniform"),
-                       mozjpeg=baselines.rate_matched("mozjpeg", image, target).data)
+    compress = functools.partial(_compress_to, image, block_maps[name], target)
+    files[name] = dict(
+      target=target,
+      semantic=compress(),
+      uniform=compress(policy="uniform"),
+      mozjpeg=baselines.rate_matched("mozjpeg", image, target).data,
+    )
   return files
+
+
+def _compress_to(image: np.ndarray, block_map: np.ndarray, target: int, **options) -> bytes:
+  return encoder.compress(image, block_map, encoder.EncoderOptions(target_size=target, **options))[
+    0
+  ]
 
 
 def scores(name: str, data: bytes, block_map: np.ndarray) -> tuple[float, float]:
   """(whole-image SSIMULACRA 2, PSNR-HVS-M of the map's top quarter of blocks)."""
   image, decoded = read_rgb(f"{name}.png"), turbo.decode(data)
-  return (metrics.ssimulacra2(image, decoded),
-          metrics.salient_psnr_hvsm(image, decoded, evaluation.salient_blocks(block_map)))
+  return (
+    metrics.ssimulacra2(image, decoded),
+    metrics.salient_psnr_hvsm(image, decoded, evaluation.salient_blocks(block_map)),
+  )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -104,8 +125,9 @@ def test_trellis_beats_mozjpeg_where_people_look(block_maps, trellis_files, name
 def test_uniform_trellis_control_matches_mozjpeg(block_maps, trellis_files, name):
   """Without the map our trellis is at least mozjpeg's equal; the map adds a gain of its own."""
   files = trellis_files[name]
-  uniform, mozjpeg, semantic = (scores(name, files[key], block_maps[name])
-                                for key in ("uniform", "mozjpeg", "semantic"))
+  uniform, mozjpeg, semantic = (
+    scores(name, files[key], block_maps[name]) for key in ("uniform", "mozjpeg", "semantic")
+  )
   assert uniform[0] >= mozjpeg[0] - 1.0 and uniform[1] >= mozjpeg[1] - 0.3
   assert semantic[1] >= uniform[1] + 0.7
 
@@ -116,21 +138,25 @@ def test_strength_moves_the_salient_gain(block_maps):
   salient = evaluation.salient_blocks(block_map)
   gains = []
   for strength in (0.0, 1.0, 2.0):
-    data, _ = encoder.compress(image, block_map,
-                               encoder.EncoderOptions(target_size=36000, strength=strength))
+    data, _ = encoder.compress(
+      image, block_map, encoder.EncoderOptions(target_size=36000, strength=strength)
+    )
     gains.append(metrics.salient_psnr_hvsm(image, turbo.decode(data), salient))
-  uniform, _ = encoder.compress(image, block_map,
-                                encoder.EncoderOptions(target_size=36000, policy="uniform"))
+  uniform, _ = encoder.compress(
+    image, block_map, encoder.EncoderOptions(target_size=36000, policy="uniform")
+  )
   assert abs(gains[0] - metrics.salient_psnr_hvsm(image, turbo.decode(uniform), salient)) < 0.2
   assert gains[0] + 0.8 < gains[1] < gains[2]
 
 
 def test_trellis_tables_are_finer_than_mozjpegs_at_low_frequencies(block_maps):
-  """Luma and chroma get their own tilted tables: low frequencies finer, chroma's highest coarser."""
+  """Luma and chroma get their own tilted tables: low frequencies finer, chroma's top coarser."""
   image = read_rgb("kodim23.png")
   data, report = encoder.compress(image, block_maps["kodim23"], encoder.EncoderOptions(quality=70))
-  luma, chroma = (np.array(table).reshape(8, 8)  # Pillow lists tables in natural order.
-                  for table in Image.open(io.BytesIO(data)).quantization.values())
+  luma, chroma = (
+    np.array(table).reshape(8, 8)  # Pillow lists tables in natural order.
+    for table in Image.open(io.BytesIO(data)).quantization.values()
+  )
   plain = quantize.staggered_table(quantize.ROBIDOUX_TABLE, report.quality)
   assert luma[0, 0] < plain[0, 0] and chroma[0, 0] < plain[0, 0]
   assert luma[6, 6] > plain[6, 6] and chroma[6, 6] > luma[6, 6]  # [7, 7] may reach 255.
@@ -139,15 +165,17 @@ def test_trellis_tables_are_finer_than_mozjpegs_at_low_frequencies(block_maps):
 def test_progressive_output_is_smaller_and_decodes_everywhere(block_maps):
   image = read_rgb("kodim23.png")
   baseline, _ = encoder.compress(image, block_maps["kodim23"], encoder.EncoderOptions(quality=70))
-  data, report = encoder.compress(image, block_maps["kodim23"],
-                                  encoder.EncoderOptions(quality=70, progressive=True))
+  data, report = encoder.compress(
+    image, block_maps["kodim23"], encoder.EncoderOptions(quality=70, progressive=True)
+  )
   assert Image.open(io.BytesIO(data)).info.get("progressive") and len(data) < len(baseline)
   assert report.timings_ms["progressive"] > 0
   np.testing.assert_array_equal(turbo.decode(data), decode_pillow(data))
   np.testing.assert_array_equal(turbo.decode(data), turbo.decode(baseline))
   target = int(0.9 * len(baseline))
-  data, report = encoder.compress(image, block_maps["kodim23"],
-                                  encoder.EncoderOptions(target_size=target, progressive=True))
+  data, report = encoder.compress(
+    image, block_maps["kodim23"], encoder.EncoderOptions(target_size=target, progressive=True)
+  )
   assert 0.95 * target <= len(data) <= target and report.steps <= 12
 
 
@@ -155,13 +183,15 @@ def test_composite_mode_reproduces_the_paper(block_maps):
   """Salient blocks come from higher qualities, and the result is one rate-matched JPEG."""
   image = read_rgb("kodim23.png")
   block_map = block_maps["kodim23"]
-  options = encoder.EncoderOptions(mode="composite", policy="two_level_high_coverage",
-                                   match_jpeg_quality=50)
+  options = encoder.EncoderOptions(
+    mode="composite", policy="two_level_high_coverage", match_jpeg_quality=50
+  )
   data, report = encoder.compress(image, block_map, options)
   assert set(report.quality_shares) == {80, 100}
   assert report.size <= len(turbo.encode(image, 50))
-  levels = policies.block_qualities("two_level_high_coverage", block_map,
-                                    policies.PAPER_QUALITY, {})
+  levels = policies.block_qualities(
+    "two_level_high_coverage", block_map, policies.PAPER_QUALITY, {}
+  )
   stitched = composite.stitch(image, levels, "420")
   top = turbo.decode(turbo.encode(image, 100))
   high = blocks.to_pixels(levels == 100, *image.shape[:2])
@@ -169,16 +199,19 @@ def test_composite_mode_reproduces_the_paper(block_maps):
   # Relative to plain JPEG at (about) the same size, the salient blocks gain on the rest.
   decoded = turbo.decode(data)
   plain = turbo.decode(turbo.encode(image, 50))
-  assert (psnr(image, decoded, high) - psnr(image, plain, high) >
-          psnr(image, decoded, ~high) - psnr(image, plain, ~high) + 0.3)
+  assert (
+    psnr(image, decoded, high) - psnr(image, plain, high)
+    > psnr(image, decoded, ~high) - psnr(image, plain, ~high) + 0.3
+  )
 
 
 def test_every_policy_encodes_a_valid_jpeg(block_maps):
   image = read_rgb("kodim21.png")
   files = {}
   for name in policies.POLICIES:
-    data, report = encoder.compress(image, block_maps["kodim21"],
-                                    encoder.EncoderOptions(policy=name, target_size=30000))
+    data, report = encoder.compress(
+      image, block_maps["kodim21"], encoder.EncoderOptions(policy=name, target_size=30000)
+    )
     assert report.target_met and 29700 <= len(data) <= 30000, name
     assert turbo.decode(data).shape == image.shape
     files[name] = data
@@ -203,8 +236,9 @@ def test_same_inputs_give_the_same_bytes(block_maps):
 @pytest.mark.parametrize("target", [5000, 20000, 60000])
 def test_size_targets_land_in_the_window(block_maps, target):
   image = read_rgb("kodim23.png")
-  data, report = encoder.compress(image, block_maps["kodim23"],
-                                  encoder.EncoderOptions(target_size=target))
+  data, report = encoder.compress(
+    image, block_maps["kodim23"], encoder.EncoderOptions(target_size=target)
+  )
   assert 0.99 * target <= len(data) <= target and report.target_met
   assert report.steps <= 10
 
@@ -216,8 +250,9 @@ def test_unreachable_targets():
     encoder.compress(image, flat, encoder.EncoderOptions(target_size=100))
   data, report = encoder.compress(image, flat, encoder.EncoderOptions(target_size=10**7))
   assert not report.target_met and report.quality == 100 and len(data) < 10**7
-  data, report = encoder.compress(image, flat,
-                                  encoder.EncoderOptions(mode="dct", target_size=10**7))
+  data, report = encoder.compress(
+    image, flat, encoder.EncoderOptions(mode="dct", target_size=10**7)
+  )
   assert not report.target_met and report.quality_shares == {100: 1.0} and len(data) < 10**7
 
 
@@ -231,7 +266,7 @@ def test_grayscale_444_odd_and_tiny_images():
   assert Image.open(io.BytesIO(data)).layer[1][1:3] == (1, 1)  # Chroma at full resolution.
   assert psnr(rgb, decode_pillow(data)) > 30
   for shape in ((1, 1), (2, 3), (9, 17)):
-    tiny = np.ascontiguousarray(rgb[:shape[0], :shape[1]])
+    tiny = np.ascontiguousarray(rgb[: shape[0], : shape[1]])
     data, _ = encoder.compress(tiny, np.zeros(shape), encoder.EncoderOptions(target_size=2000))
     assert decode_pillow(data).shape == (*shape, 3)
 
@@ -241,34 +276,46 @@ def test_exif_and_icc_are_carried_into_the_output():
   exif = Image.Exif()
   exif[0x010F] = "semantic_jpeg test camera"
   icc = bytes(range(256)) * 300  # 76.8 kB: two APP2 segments.
-  data, _ = encoder.compress(np.ascontiguousarray(image), np.ones((8, 12)),
-                             exif=exif.tobytes(), icc_profile=icc)
+  data, _ = encoder.compress(
+    np.ascontiguousarray(image), np.ones((8, 12)), exif=exif.tobytes(), icc_profile=icc
+  )
   decoded = Image.open(io.BytesIO(data))
   assert decoded.info["icc_profile"] == icc
   assert decoded.getexif()[0x010F] == "semantic_jpeg test camera"
   np.testing.assert_array_equal(turbo.decode(data), np.asarray(decoded))
 
 
-@pytest.mark.parametrize("image,saliency_map,match", [
+@pytest.mark.parametrize(
+  "image,saliency_map,match",
+  [
     (np.zeros((8, 8, 3), np.float32), np.zeros((1, 1)), "uint8"),
     (np.zeros((8, 8, 4), np.uint8), np.zeros((1, 1)), "neither"),
     (np.zeros((0, 8, 3), np.uint8), np.zeros((0, 1)), "sides"),
     (np.zeros((8, 8, 3), np.uint8), np.zeros((2, 2)), "matches neither"),
     (np.zeros((8, 8, 3), np.uint8), np.full((1, 1), 1.5), r"\[0, 1\]"),
     (np.zeros((8, 8, 3), np.uint8), np.full((1, 1), np.nan), "NaN"),
-])
+  ],
+)
 def test_bad_arrays_are_encode_errors(image, saliency_map, match):
   with pytest.raises(errors.EncodeError, match=match):
     encoder.compress(image, saliency_map)
 
 
-@pytest.mark.parametrize("options,match", [
-    (dict(quality=0), "outside"), (dict(quality=101), "outside"),
-    (dict(target_size=-5), "not > 0"), (dict(match_jpeg_quality=50.5), "integer"),
-    (dict(quality=50, target_size=1000), "at most one"), (dict(mode="wavelet"), "mode"),
-    (dict(subsampling="422"), "subsampling"), (dict(policy="median"), "unknown policy"),
-    (dict(strength=-1), "strength"), (dict(strength=float("nan")), "strength"),
-])
+@pytest.mark.parametrize(
+  "options,match",
+  [
+    (dict(quality=0), "outside"),
+    (dict(quality=101), "outside"),
+    (dict(target_size=-5), "not > 0"),
+    (dict(match_jpeg_quality=50.5), "integer"),
+    (dict(quality=50, target_size=1000), "at most one"),
+    (dict(mode="wavelet"), "mode"),
+    (dict(subsampling="422"), "subsampling"),
+    (dict(policy="median"), "unknown policy"),
+    (dict(strength=-1), "strength"),
+    (dict(strength=float("nan")), "strength"),
+  ],
+)
 def test_bad_options_are_encode_errors(options, match):
   with pytest.raises(errors.EncodeError, match=match):
     encoder.EncoderOptions(**options)

@@ -7,16 +7,25 @@ import sys
 
 import cv2
 from PIL import Image
+import pytest
+
+from semantic_jpeg.evaluation import equal_size as evaluation
 
 from conftest import read_rgb
-from semantic_jpeg.evaluation import equal_size as evaluation
+
+pytestmark = pytest.mark.slow  # Fresh processes, exports or training.
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 def run_evaluate(*args: str) -> subprocess.CompletedProcess:
-  return subprocess.run([sys.executable, str(REPO / "tools" / "evaluate.py"), *args],
-                        capture_output=True, text=True, timeout=900, check=False)
+  return subprocess.run(
+    [sys.executable, str(REPO / "tools" / "evaluate.py"), *args],
+    capture_output=True,
+    text=True,
+    timeout=900,
+    check=False,
+  )
 
 
 def _write_tiny(directory: pathlib.Path) -> None:
@@ -29,8 +38,18 @@ def _write_tiny(directory: pathlib.Path) -> None:
 def test_folder_of_two_tiny_images_in_two_workers(tmp_path):
   _write_tiny(tmp_path / "tiny")
   out = tmp_path / "results"
-  result = run_evaluate("--images", str(tmp_path / "tiny"), "--qualities", "40,70",
-                        "--output_dir", str(out), "--workers", "2", "--crops", "1")
+  result = run_evaluate(
+    "--images",
+    str(tmp_path / "tiny"),
+    "--qualities",
+    "40,70",
+    "--output_dir",
+    str(out),
+    "--workers",
+    "2",
+    "--crops",
+    "1",
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   with open(out / "evaluation.csv") as f:
     rows = list(csv.DictReader(f))
@@ -38,8 +57,17 @@ def test_folder_of_two_tiny_images_in_two_workers(tmp_path):
   assert {r["encoder"] for r in rows} == set(evaluation.ENCODERS)
   for row in rows:
     assert int(row["bytes"]) <= int(row["target_bytes"])
-    for key in ("psnr", "ssim", "ms_ssim", "vifp", "psnr_hvsm", "ssimulacra2",
-                "salient_psnr", "salient_psnr_hvsm", "map_weighted_psnr"):
+    for key in (
+      "psnr",
+      "ssim",
+      "ms_ssim",
+      "vifp",
+      "psnr_hvsm",
+      "ssimulacra2",
+      "salient_psnr",
+      "salient_psnr_hvsm",
+      "map_weighted_psnr",
+    ):
       assert float(row[key]) > 0, (row["encoder"], key)
   turbo = {(r["image"], r["quality"]): r for r in rows if r["encoder"] == "turbo"}
   assert all(r["size_ratio"] == "1.0" for r in turbo.values())
@@ -53,10 +81,23 @@ def test_folder_of_two_tiny_images_in_two_workers(tmp_path):
 def test_tfds_image_folder_and_encoder_subset(tmp_path):
   _write_tiny(tmp_path / "data" / "test" / "photos")
   out = tmp_path / "results"
-  result = run_evaluate("--image_folder", str(tmp_path / "data"), "--split", "test",
-                        "--qualities", "50", "--encoders", "turbo,semantic",
-                        "--noslow_metrics", "--workers", "1", "--crops", "0",
-                        "--output_dir", str(out))
+  result = run_evaluate(
+    "--image_folder",
+    str(tmp_path / "data"),
+    "--split",
+    "test",
+    "--qualities",
+    "50",
+    "--encoders",
+    "turbo,semantic",
+    "--noslow_metrics",
+    "--workers",
+    "1",
+    "--crops",
+    "0",
+    "--output_dir",
+    str(out),
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   with open(out / "evaluation.csv") as f:
     rows = list(csv.DictReader(f))
@@ -66,7 +107,8 @@ def test_tfds_image_folder_and_encoder_subset(tmp_path):
 
 
 def test_bad_flags_are_usage_errors(tmp_path):
-  result = run_evaluate("--images", str(tmp_path), "--qualities", "0", "--output_dir",
-                        str(tmp_path / "out"))
+  result = run_evaluate(
+    "--images", str(tmp_path), "--qualities", "0", "--output_dir", str(tmp_path / "out")
+  )
   assert result.returncode != 0 and "qualities" in result.stderr
   assert not (tmp_path / "out").exists()

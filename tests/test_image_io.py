@@ -6,9 +6,10 @@ import numpy as np
 from PIL import Image
 import pytest
 
-import bad_inputs
 from semantic_jpeg import errors
 from semantic_jpeg import image_io
+
+import bad_inputs
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +22,9 @@ def awkward(tmp_path_factory):
   return bad_inputs.make_awkward(tmp_path_factory.mktemp("awkward"))
 
 
-@pytest.mark.parametrize("name", ["missing", "zero_bytes", "truncated_png", "truncated_jpeg",
-                                  "text_as_png", "huge_header"])
+@pytest.mark.parametrize(
+  "name", ["missing", "zero_bytes", "truncated_png", "truncated_jpeg", "text_as_png", "huge_header"]
+)
 def test_broken_files_raise_one_line_image_errors(broken, name):
   with pytest.raises(errors.ImageError) as info:
     image_io.read_image(broken[name])
@@ -35,15 +37,21 @@ def test_too_many_pixels_is_refused_before_decoding(broken):
     image_io.read_image(broken["huge_header"])
   with pytest.raises(errors.ImageTooLargeError):
     image_io.read_image(bad_inputs.TESTDATA / "kodim23.png", max_pixels=768 * 512 - 1)
-  assert image_io.read_image(bad_inputs.TESTDATA / "kodim23.png",
-                             max_pixels=768 * 512).width == 768
+  assert image_io.read_image(bad_inputs.TESTDATA / "kodim23.png", max_pixels=768 * 512).width == 768
 
 
-@pytest.mark.parametrize("name,shape,grayscale", [
-    ("one_by_one", (1, 1, 3), False), ("three_by_two", (2, 3, 3), False),
-    ("odd_size", (77, 101, 3), False), ("sixteen_bit", (96, 128, 3), False),
-    ("gray", (96, 128, 3), True), ("rgba", (96, 128, 3), False),
-    ("palette", (96, 128, 3), False)])
+@pytest.mark.parametrize(
+  "name,shape,grayscale",
+  [
+    ("one_by_one", (1, 1, 3), False),
+    ("three_by_two", (2, 3, 3), False),
+    ("odd_size", (77, 101, 3), False),
+    ("sixteen_bit", (96, 128, 3), False),
+    ("gray", (96, 128, 3), True),
+    ("rgba", (96, 128, 3), False),
+    ("palette", (96, 128, 3), False),
+  ],
+)
 def test_awkward_files_decode_to_rgb(awkward, name, shape, grayscale):
   image = image_io.read_image(awkward[name])
   assert image.rgb.shape == shape and image.rgb.dtype == np.uint8
@@ -70,8 +78,7 @@ def _jpeg_with_metadata(orientation: int) -> bytes:
   exif[0x0112] = orientation
   exif[0x010F] = "semantic_jpeg test camera"
   buffer = io.BytesIO()
-  image.save(buffer, "JPEG", exif=exif, icc_profile=b"fake-icc-profile-bytes" * 10,
-             quality=95)
+  image.save(buffer, "JPEG", exif=exif, icc_profile=b"fake-icc-profile-bytes" * 10, quality=95)
   return buffer.getvalue()
 
 

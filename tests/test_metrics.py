@@ -7,22 +7,33 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import read_rgb
 from semantic_jpeg.evaluation import metrics
 
+from conftest import read_rgb
+
 SIDE = 256  # Crop side: big enough for five MS-SSIM scales, small enough to be fast.
-ALL_KEYS = ("psnr", "ssim", "ms_ssim", "vifp", "psnr_hvs", "psnr_hvsm", "ssimulacra2",
-            "salient_psnr", "salient_psnr_hvsm", "map_weighted_psnr")
+ALL_KEYS = (
+  "psnr",
+  "ssim",
+  "ms_ssim",
+  "vifp",
+  "psnr_hvs",
+  "psnr_hvsm",
+  "ssimulacra2",
+  "salient_psnr",
+  "salient_psnr_hvsm",
+  "map_weighted_psnr",
+)
 
 
 @pytest.fixture(scope="module")
 def parrots() -> np.ndarray:
-  return read_rgb("kodim23.png")[128:128 + SIDE, 256:256 + SIDE].copy()
+  return read_rgb("kodim23.png")[128 : 128 + SIDE, 256 : 256 + SIDE].copy()
 
 
 @pytest.fixture(scope="module")
 def lighthouse() -> np.ndarray:
-  return read_rgb("kodim21.png")[:SIDE, 256:256 + SIDE].copy()
+  return read_rgb("kodim21.png")[:SIDE, 256 : 256 + SIDE].copy()
 
 
 def noisy(image: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
@@ -31,8 +42,9 @@ def noisy(image: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
 
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-  ok, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
-                          [cv2.IMWRITE_JPEG_QUALITY, quality])
+  ok, data = cv2.imencode(
+    ".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
+  )
   assert ok
   return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
@@ -43,15 +55,16 @@ def grid(image: np.ndarray) -> tuple[int, int]:
 
 def top_half(image: np.ndarray) -> np.ndarray:
   salient = np.zeros(grid(image), dtype=bool)
-  salient[:salient.shape[0] // 2] = True
+  salient[: salient.shape[0] // 2] = True
   return salient
 
 
 def everything(reference: np.ndarray, distorted: np.ndarray) -> dict[str, float]:
   """All metrics, with the salient and map-weighted ones on a known map."""
   salient = top_half(reference)
-  return metrics.full_reference(reference, distorted, salient_blocks=salient,
-                                block_map=np.where(salient, 1.0, 0.25))
+  return metrics.full_reference(
+    reference, distorted, salient_blocks=salient, block_map=np.where(salient, 1.0, 0.25)
+  )
 
 
 def assert_better(better: dict[str, float], worse: dict[str, float]):
@@ -63,9 +76,17 @@ def assert_better(better: dict[str, float], worse: dict[str, float]):
 def test_identical_images_give_each_metric_its_best_value(parrots):
   scores = everything(parrots, parrots)
   assert scores.pop("vifp") == pytest.approx(1.0, abs=1e-9)  # Up to sewar's epsilon.
-  assert scores == {"psnr": math.inf, "ssim": 1.0, "ms_ssim": 1.0, "psnr_hvs": 100.0,
-                    "psnr_hvsm": 100.0, "ssimulacra2": 100.0, "salient_psnr": math.inf,
-                    "salient_psnr_hvsm": 100.0, "map_weighted_psnr": math.inf}
+  assert scores == {
+    "psnr": math.inf,
+    "ssim": 1.0,
+    "ms_ssim": 1.0,
+    "psnr_hvs": 100.0,
+    "psnr_hvsm": 100.0,
+    "ssimulacra2": 100.0,
+    "salient_psnr": math.inf,
+    "salient_psnr_hvsm": 100.0,
+    "map_weighted_psnr": math.inf,
+  }
 
 
 def test_psnr_of_known_gaussian_noise(parrots):
@@ -87,28 +108,34 @@ def test_every_metric_prefers_weaker_noise(parrots):
 
 
 def test_every_metric_penalises_a_shift_more_the_larger_it_is(lighthouse):
-  identical, by_1, by_3 = (everything(lighthouse, np.roll(lighthouse, shift, axis=1))
-                           for shift in (0, 1, 3))
+  identical, by_1, by_3 = (
+    everything(lighthouse, np.roll(lighthouse, shift, axis=1)) for shift in (0, 1, 3)
+  )
   assert_better(identical, by_1)
   assert_better(by_1, by_3)
 
 
 def test_every_metric_prefers_jpeg_quality_90_to_30(lighthouse):
-  assert_better(everything(lighthouse, jpeg(lighthouse, 90)), everything(lighthouse, jpeg(lighthouse, 30)))
+  assert_better(
+    everything(lighthouse, jpeg(lighthouse, 90)), everything(lighthouse, jpeg(lighthouse, 30))
+  )
 
 
 def test_salient_metrics_ignore_damage_outside_salient_blocks(parrots):
   salient = top_half(parrots)
   clean = jpeg(parrots, 50)
   damaged = clean.copy()
-  damaged[SIDE // 2:] = noisy(parrots[SIDE // 2:], 20.0)
-  assert metrics.salient_psnr(parrots, damaged, salient) == metrics.salient_psnr(parrots, clean, salient)
-  assert (metrics.salient_psnr_hvsm(parrots, damaged, salient)
-          == metrics.salient_psnr_hvsm(parrots, clean, salient))
+  damaged[SIDE // 2 :] = noisy(parrots[SIDE // 2 :], 20.0)
+  assert metrics.salient_psnr(parrots, damaged, salient) == metrics.salient_psnr(
+    parrots, clean, salient
+  )
+  assert metrics.salient_psnr_hvsm(parrots, damaged, salient) == metrics.salient_psnr_hvsm(
+    parrots, clean, salient
+  )
   assert metrics.psnr(parrots, damaged) < metrics.psnr(parrots, clean) - 3
 
   only_outside = parrots.copy()
-  only_outside[SIDE // 2:] = damaged[SIDE // 2:]
+  only_outside[SIDE // 2 :] = damaged[SIDE // 2 :]
   assert metrics.salient_psnr(parrots, only_outside, salient) == math.inf
   assert metrics.salient_psnr_hvsm(parrots, only_outside, salient) == 100.0
   assert metrics.psnr(parrots, only_outside) < 40
@@ -121,8 +148,9 @@ def test_salient_psnr_hvsm_tiles_are_the_jpeg_blocks(parrots):
   block[3, 5] = True
   assert metrics.salient_psnr_hvsm(parrots, damaged, ~block) == 100.0
   assert metrics.salient_psnr_hvsm(parrots, damaged, block) < 20
-  assert (metrics.salient_psnr_hvsm(parrots, damaged, np.ones_like(block))
-          == pytest.approx(metrics.psnr_hvsm(parrots, damaged), abs=1e-12))
+  assert metrics.salient_psnr_hvsm(parrots, damaged, np.ones_like(block)) == pytest.approx(
+    metrics.psnr_hvsm(parrots, damaged), abs=1e-12
+  )
 
 
 def test_psnr_hvs_skips_partial_edge_blocks(parrots):
@@ -139,11 +167,14 @@ def test_psnr_hvs_skips_partial_edge_blocks(parrots):
 def test_map_weighted_psnr(parrots):
   distorted = jpeg(parrots, 30)
   psnr = metrics.psnr(parrots, distorted)
-  assert metrics.map_weighted_psnr(parrots, distorted, np.ones(grid(parrots))) == pytest.approx(psnr, abs=1e-9)
+  assert metrics.map_weighted_psnr(parrots, distorted, np.ones(grid(parrots))) == pytest.approx(
+    psnr, abs=1e-9
+  )
   assert metrics.map_weighted_psnr(parrots, distorted, np.zeros(grid(parrots))) == psnr
   salient = top_half(parrots)
-  assert (metrics.map_weighted_psnr(parrots, distorted, salient.astype(float))
-          == pytest.approx(metrics.salient_psnr(parrots, distorted, salient), abs=1e-9))
+  assert metrics.map_weighted_psnr(parrots, distorted, salient.astype(float)) == pytest.approx(
+    metrics.salient_psnr(parrots, distorted, salient), abs=1e-9
+  )
   with pytest.raises(ValueError, match=r"\[0, 1\]"):
     metrics.map_weighted_psnr(parrots, distorted, np.full(grid(parrots), 1.5))
 
@@ -174,17 +205,24 @@ def test_ms_ssim_uses_the_scales_that_fit_small_images(parrots):
 def test_grayscale_images_work_and_match_their_rgb_replica(parrots):
   gray = cv2.cvtColor(parrots, cv2.COLOR_RGB2GRAY)
   distorted = cv2.cvtColor(jpeg(parrots, 30), cv2.COLOR_RGB2GRAY)
-  scores = metrics.full_reference(gray, distorted, salient_blocks=top_half(gray),
-                                  block_map=np.ones(grid(gray)))
+  scores = metrics.full_reference(
+    gray, distorted, salient_blocks=top_half(gray), block_map=np.ones(grid(gray))
+  )
   assert set(scores) == set(ALL_KEYS) and all(math.isfinite(v) for v in scores.values())
   replica, distorted_replica = np.dstack([gray] * 3), np.dstack([distorted] * 3)
-  assert metrics.psnr(gray, distorted) == pytest.approx(metrics.psnr(replica, distorted_replica), abs=1e-9)
+  assert metrics.psnr(gray, distorted) == pytest.approx(
+    metrics.psnr(replica, distorted_replica), abs=1e-9
+  )
   assert metrics.ssimulacra2(gray, distorted) == metrics.ssimulacra2(replica, distorted_replica)
-  assert metrics.vifp(gray, distorted) == metrics.vifp(replica, distorted_replica)  # vifp is on luma.
+  assert metrics.vifp(gray, distorted) == metrics.vifp(
+    replica, distorted_replica
+  )  # vifp is on luma.
 
 
-@pytest.mark.parametrize("name", ["psnr", "ssim", "ms_ssim", "vifp", "psnr_hvs", "psnr_hvsm",
-                                  "ssimulacra2", "full_reference"])
+@pytest.mark.parametrize(
+  "name",
+  ["psnr", "ssim", "ms_ssim", "vifp", "psnr_hvs", "psnr_hvsm", "ssimulacra2", "full_reference"],
+)
 def test_bad_inputs_raise_value_error(parrots, name):
   metric = getattr(metrics, name)
   with pytest.raises(ValueError, match="differ in shape"):
@@ -210,6 +248,8 @@ def test_full_reference_keys(parrots):
   assert tuple(fast) == ("psnr", "ssim", "psnr_hvs", "psnr_hvsm", "ssimulacra2")
   salient = np.ones(grid(small), dtype=bool)
   assert tuple(metrics.full_reference(small, small, salient_blocks=salient, slow=False)) == (
-      tuple(fast) + ("salient_psnr", "salient_psnr_hvsm"))
+    tuple(fast) + ("salient_psnr", "salient_psnr_hvsm")
+  )
   assert tuple(metrics.full_reference(small, small, block_map=np.ones(grid(small)))) == (
-      ALL_KEYS[:7] + ("map_weighted_psnr",))
+    ALL_KEYS[:7] + ("map_weighted_psnr",)
+  )

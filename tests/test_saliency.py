@@ -3,14 +3,17 @@
 import numpy as np
 import pytest
 
-from conftest import read_rgb
 from semantic_jpeg import saliency
+
+from conftest import read_rgb
 
 
 @pytest.fixture(scope="module")
 def maps(model):
-  return {name: saliency.compute_map(model, read_rgb(f"{name}.png"))
-          for name in ("kodim04", "kodim21", "kodim23")}
+  return {
+    name: saliency.compute_map(model, read_rgb(f"{name}.png"))
+    for name in ("kodim04", "kodim21", "kodim23")
+  }
 
 
 @pytest.mark.parametrize("name,top1", [("kodim23", 88), ("kodim21", 437), ("kodim04", 515)])
@@ -24,8 +27,9 @@ def test_top1_class(maps, name, top1):
 def test_map_concentrates_on_the_parrots(maps):
   m = maps["kodim23"].pixel_map
   heads = np.concatenate([m[175:320, 70:260].ravel(), m[110:300, 400:560].ravel()]).mean()
-  background = np.concatenate([m[0:60, 0:180].ravel(), m[0:100, 280:400].ravel(),
-                               m[0:100, 620:768].ravel()]).mean()
+  background = np.concatenate(
+    [m[0:60, 0:180].ravel(), m[0:100, 280:400].ravel(), m[0:100, 620:768].ravel()]
+  ).mean()
   assert heads >= 3.0 * background
 
 
@@ -34,8 +38,9 @@ def test_face_prior_lifts_the_face(model, maps):
   face_box = (slice(213, 567), slice(107, 461))
   assert with_faces[face_box].mean() >= np.percentile(with_faces, 80)
   assert len(maps["kodim04"].face_scores) >= 1
-  cam_only = saliency.compute_map(model, read_rgb("kodim04.png"),
-                                  saliency.SaliencyOptions(face_weight=0.0)).pixel_map
+  cam_only = saliency.compute_map(
+    model, read_rgb("kodim04.png"), saliency.SaliencyOptions(face_weight=0.0)
+  ).pixel_map
   assert cam_only[face_box].mean() < np.percentile(cam_only, 80)
 
 
@@ -81,8 +86,7 @@ def test_long_side_cap_keeps_output_resolution(model):
 
 def test_rank_weighted_combination_differs_from_sum(model):
   image = read_rgb("kodim23.png")
-  weighted = saliency.MSROIModel(model.classifier, model.face_detector,
-                                 combine="rank_weighted")
+  weighted = saliency.MSROIModel(model.classifier, model.face_detector, combine="rank_weighted")
   a = saliency.compute_map(model, image).block_map
   b = saliency.compute_map(weighted, image).block_map
   assert b.min() >= 0.0 and b.max() <= 1.0
@@ -104,8 +108,9 @@ def test_tiny_and_odd_images(model, shape):
   assert np.isfinite(result.block_map).all()
 
 
-@pytest.mark.parametrize("field,value", [("top_k", 0), ("max_side", 8), ("face_weight", 1.5),
-                                         ("threshold", -0.1)])
+@pytest.mark.parametrize(
+  "field,value", [("top_k", 0), ("max_side", 8), ("face_weight", 1.5), ("threshold", -0.1)]
+)
 def test_bad_options_are_refused(field, value):
   with pytest.raises(ValueError, match=field):
     saliency.SaliencyOptions(**{field: value})

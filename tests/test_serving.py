@@ -17,12 +17,15 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 
-from conftest import read_rgb
-from semantic_jpeg.codec import encoder
 from semantic_jpeg import errors
 from semantic_jpeg import saliency
+from semantic_jpeg.codec import encoder
 from semantic_jpeg.deploy import serving_client
 from semantic_jpeg.saliency import sources
+
+from conftest import read_rgb
+
+pytestmark = pytest.mark.slow  # Fresh processes, exports or training.
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 NAMES = ("kodim23", "kodim04")  # Landscape and portrait: a batch of different sizes.
@@ -31,9 +34,19 @@ NAMES = ("kodim23", "kodim04")  # Landscape and portrait: a batch of different s
 @pytest.fixture(scope="module")
 def version_dir(tmp_path_factory) -> pathlib.Path:
   base = tmp_path_factory.mktemp("models")
-  subprocess.run([sys.executable, str(REPO / "export" / "export_saved_model.py"),
-                  "--export_base_dir", str(base), "--version", "3"],
-                 check=True, capture_output=True, timeout=600)
+  subprocess.run(
+    [
+      sys.executable,
+      str(REPO / "export" / "export_saved_model.py"),
+      "--export_base_dir",
+      str(base),
+      "--version",
+      "3",
+    ],
+    check=True,
+    capture_output=True,
+    timeout=600,
+  )
   return base / "semantic_jpeg" / "3"
 
 
@@ -43,8 +56,9 @@ def signature(version_dir):
 
 
 def _jpeg(name: str) -> bytes:
-  ok, data = cv2.imencode(".jpg", cv2.imread(str(REPO / "testdata" / f"{name}.png")),
-                          [cv2.IMWRITE_JPEG_QUALITY, 90])
+  ok, data = cv2.imencode(
+    ".jpg", cv2.imread(str(REPO / "testdata" / f"{name}.png")), [cv2.IMWRITE_JPEG_QUALITY, 90]
+  )
   assert ok
   return data.tobytes()
 
@@ -55,14 +69,16 @@ def test_fresh_process_maps_equal_the_librarys(tmp_path, version_dir, model):
   inputs = tmp_path / "inputs.npy"
   np.save(inputs, np.array(jpegs, dtype=object), allow_pickle=True)
   script = (
-      "import sys, numpy as np, tensorflow as tf\n"
-      f"f = tf.saved_model.load({str(version_dir)!r}).signatures['serving_default']\n"
-      f"data = list(np.load({str(inputs)!r}, allow_pickle=True))\n"
-      "out = f(image_bytes=tf.constant(data))\n"
-      "assert 'semantic_jpeg' not in sys.modules\n"
-      f"np.savez({str(tmp_path / 'out.npz')!r}, **{{k: v.numpy() for k, v in out.items()}})\n")
-  subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, timeout=600,
-                 cwd=tmp_path)
+    "import sys, numpy as np, tensorflow as tf\n"
+    f"f = tf.saved_model.load({str(version_dir)!r}).signatures['serving_default']\n"
+    f"data = list(np.load({str(inputs)!r}, allow_pickle=True))\n"
+    "out = f(image_bytes=tf.constant(data))\n"
+    "assert 'semantic_jpeg' not in sys.modules\n"
+    f"np.savez({str(tmp_path / 'out.npz')!r}, **{{k: v.numpy() for k, v in out.items()}})\n"
+  )
+  subprocess.run(
+    [sys.executable, "-c", script], check=True, capture_output=True, timeout=600, cwd=tmp_path
+  )
   out = np.load(tmp_path / "out.npz")
   assert out["block_map"].shape == (2, 96, 96)
   for i, data in enumerate(jpegs):
@@ -78,15 +94,29 @@ def test_fresh_process_maps_equal_the_librarys(tmp_path, version_dir, model):
 
 def test_saved_model_cli_lists_both_signatures(version_dir):
   cli = pathlib.Path(sys.executable).parent / "saved_model_cli"
-  shown = subprocess.run([str(cli), "show", "--all", "--dir", str(version_dir)],
-                         check=True, capture_output=True, text=True, timeout=300).stdout
-  default = shown[shown.index("signature_def['serving_default']"):]
-  image = shown[shown.index("signature_def['saliency_image']"):]
-  assert "inputs['image_bytes'] tensor_info:\n        dtype: DT_STRING\n        shape: (-1)" in default
-  assert "inputs['images'] tensor_info:\n        dtype: DT_UINT8\n        shape: (-1, -1, -1, 3)" in image
+  shown = subprocess.run(
+    [str(cli), "show", "--all", "--dir", str(version_dir)],
+    check=True,
+    capture_output=True,
+    text=True,
+    timeout=300,
+  ).stdout
+  default = shown[shown.index("signature_def['serving_default']") :]
+  image = shown[shown.index("signature_def['saliency_image']") :]
+  assert (
+    "inputs['image_bytes'] tensor_info:\n        dtype: DT_STRING\n        shape: (-1)" in default
+  )
+  assert (
+    "inputs['images'] tensor_info:\n        dtype: DT_UINT8\n        shape: (-1, -1, -1, 3)"
+    in image
+  )
   for section in (default, image):
-    for output, dtype in (("block_map", "DT_FLOAT"), ("block_height", "DT_INT32"),
-                          ("top_classes", "DT_INT32"), ("face_boxes", "DT_FLOAT")):
+    for output, dtype in (
+      ("block_map", "DT_FLOAT"),
+      ("block_height", "DT_INT32"),
+      ("top_classes", "DT_INT32"),
+      ("face_boxes", "DT_FLOAT"),
+    ):
       assert f"outputs['{output}'] tensor_info:\n        dtype: {dtype}" in section
 
 
@@ -99,10 +129,12 @@ def test_malformed_bytes_are_invalid_argument(signature):
 def test_saliency_image_signature(version_dir, model):
   rgb = read_rgb("kodim21.png")
   out = tf.saved_model.load(str(version_dir)).signatures["saliency_image"](
-      images=tf.constant(np.stack([rgb, rgb[::-1]])))
+    images=tf.constant(np.stack([rgb, rgb[::-1]]))
+  )
   np.testing.assert_array_equal(out["block_height"], [64, 64])
-  np.testing.assert_allclose(out["block_map"][0], saliency.compute_map(model, rgb).block_map,
-                             atol=1e-5)
+  np.testing.assert_allclose(
+    out["block_map"][0], saliency.compute_map(model, rgb).block_map, atol=1e-5
+  )
 
 
 def _images() -> list[np.ndarray]:
@@ -136,8 +168,10 @@ def _assert_same_as_local(remote: list[serving_client.RemoteMap], model) -> None
     np.testing.assert_array_equal(answer.top_classes, local.top_classes)
     # Same map, same options: the compressor writes the same bytes.
     options = encoder.EncoderOptions(match_jpeg_quality=50)
-    assert (encoder.compress(rgb, answer.block_map, options)[0] ==
-            encoder.compress(rgb, local.block_map, options)[0])
+    assert (
+      encoder.compress(rgb, answer.block_map, options)[0]
+      == encoder.compress(rgb, local.block_map, options)[0]
+    )
 
 
 def test_rest_payload_through_the_signature(signature, model):
@@ -154,10 +188,23 @@ def test_grpc_payload_through_the_signature(signature, model):
   _assert_same_as_local(serving_client.parse_grpc_response(response, len(pngs)), model)
 
 
-@pytest.mark.parametrize("answer", [{"error": "model not found"}, {"outputs": {"block_map": []}},
-                                    {"outputs": {"block_map": [[[0.5]]], "block_height": [1],
-                                                 "block_width": [1], "top_classes": [[1]],
-                                                 "top_scores": [[0.5]]}}, "not a dict"])
+@pytest.mark.parametrize(
+  "answer",
+  [
+    {"error": "model not found"},
+    {"outputs": {"block_map": []}},
+    {
+      "outputs": {
+        "block_map": [[[0.5]]],
+        "block_height": [1],
+        "block_width": [1],
+        "top_classes": [[1]],
+        "top_scores": [[0.5]],
+      }
+    },
+    "not a dict",
+  ],
+)
 def test_malformed_answers_are_serving_errors(answer):
   with pytest.raises(errors.ServingError, match="malformed"):
     serving_client.parse_rest_response(answer, 2)
@@ -167,10 +214,24 @@ def test_malformed_answers_are_serving_errors(answer):
 def test_compress_with_a_server_that_is_down_fails_cleanly(tmp_path, server):
   output = tmp_path / "out.jpg"
   result = subprocess.run(
-      [sys.executable, "-m", "semantic_jpeg.cli", "compress", str(REPO / "testdata" /
-                                                                 "kodim23.png"),
-       "--output", str(output), "--saliency_server", server, "--saliency_timeout", "5"],
-      capture_output=True, text=True, timeout=300, check=False)
+    [
+      sys.executable,
+      "-m",
+      "semantic_jpeg.cli",
+      "compress",
+      str(REPO / "testdata" / "kodim23.png"),
+      "--output",
+      str(output),
+      "--saliency_server",
+      server,
+      "--saliency_timeout",
+      "5",
+    ],
+    capture_output=True,
+    text=True,
+    timeout=300,
+    check=False,
+  )
   assert result.returncode == 2 and "Traceback" not in result.stderr
   errors_seen = [line for line in result.stderr.splitlines() if line.startswith("error:")]
   assert len(errors_seen) == 1 and server.removeprefix("http://") in errors_seen[0]
@@ -192,7 +253,8 @@ def test_compress_batches_server_requests_and_isolates_bad_files(tmp_path, signa
       requests.append(len(images))
       pngs = serving_client.encode_images(images)
       return serving_client.parse_rest_response(
-          _serve_rest(signature, serving_client.rest_request(pngs)), len(pngs))
+        _serve_rest(signature, serving_client.rest_request(pngs)), len(pngs)
+      )
 
   source = sources.MapSource(paths, 8, sources.from_server(InProcessClient()))
   image, pixel_map, _ = source.get(paths[0])

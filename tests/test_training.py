@@ -11,6 +11,8 @@ import pytest
 
 from semantic_jpeg.saliency import training
 
+pytestmark = pytest.mark.slow  # Fresh processes, exports or training.
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CLASSES = ("disc", "square", "stripes")
 SIDE = 96
@@ -47,10 +49,29 @@ def trained(tmp_path_factory) -> pathlib.Path:
   root = tmp_path_factory.mktemp("shapes")
   _make_dataset(root / "data")
   output = root / "run"
-  subprocess.run([sys.executable, str(REPO / "tools" / "train.py"), "--image_folder",
-                  str(root / "data"), "--val_split", "test", "--output_dir", str(output),
-                  "--epochs", "2", "--batch_size", "8", "--image_size", str(SIDE),
-                  "--learning_rate", "0.01"], check=True, capture_output=True, timeout=900)
+  subprocess.run(
+    [
+      sys.executable,
+      str(REPO / "tools" / "train.py"),
+      "--image_folder",
+      str(root / "data"),
+      "--val_split",
+      "test",
+      "--output_dir",
+      str(output),
+      "--epochs",
+      "2",
+      "--batch_size",
+      "8",
+      "--image_size",
+      str(SIDE),
+      "--learning_rate",
+      "0.01",
+    ],
+    check=True,
+    capture_output=True,
+    timeout=900,
+  )
   return output
 
 
@@ -66,9 +87,24 @@ def test_loss_falls_and_accuracy_beats_chance(trained):
 
 
 def _saliency(image: pathlib.Path, out: pathlib.Path, *flags: str) -> dict:
-  result = subprocess.run([sys.executable, "-m", "semantic_jpeg.cli", "saliency", str(image),
-                           "--output_dir", str(out), "--json", "--nofaces", *flags],
-                          capture_output=True, text=True, timeout=600, check=True)
+  result = subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "semantic_jpeg.cli",
+      "saliency",
+      str(image),
+      "--output_dir",
+      str(out),
+      "--json",
+      "--nofaces",
+      *flags,
+    ],
+    capture_output=True,
+    text=True,
+    timeout=600,
+    check=True,
+  )
   return json.loads(result.stdout)
 
 
@@ -94,9 +130,22 @@ def test_box_energy():
 def test_bad_weights_are_a_one_line_error(tmp_path):
   (tmp_path / "model.weights.h5").write_bytes(b"not weights")
   (tmp_path / "classes.json").write_text(json.dumps({"classes": ["a", "b"]}))
-  result = subprocess.run([sys.executable, "-m", "semantic_jpeg.cli", "saliency",
-                           str(REPO / "testdata" / "kodim23.png"), "--output_dir",
-                           str(tmp_path / "out"), "--weights", str(tmp_path)],
-                          capture_output=True, text=True, timeout=600, check=False)
+  result = subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "semantic_jpeg.cli",
+      "saliency",
+      str(REPO / "testdata" / "kodim23.png"),
+      "--output_dir",
+      str(tmp_path / "out"),
+      "--weights",
+      str(tmp_path),
+    ],
+    capture_output=True,
+    text=True,
+    timeout=600,
+    check=False,
+  )
   assert result.returncode == 2 and "Traceback" not in result.stderr
   assert [line for line in result.stderr.splitlines() if line.startswith("error:")]

@@ -4,11 +4,12 @@ import jpeglib
 import numpy as np
 import pytest
 
-from conftest import read_rgb
 from semantic_jpeg.codec import colour
 from semantic_jpeg.codec import dct
 from semantic_jpeg.codec import quantize
 from semantic_jpeg.codec import turbo
+
+from conftest import read_rgb
 
 
 def _libjpeg_levels(tmp_path, image: np.ndarray, quality: int, subsampling: str):
@@ -22,7 +23,7 @@ def _libjpeg_levels(tmp_path, image: np.ndarray, quality: int, subsampling: str)
 @pytest.mark.parametrize("subsampling", ["420", "444"])
 @pytest.mark.parametrize("shape", [(77, 101), (64, 96), (9, 17)])
 def test_our_levels_match_libjpeg_turbo(tmp_path, subsampling, shape):
-  image = np.ascontiguousarray(read_rgb("kodim23.png")[:shape[0], :shape[1]])
+  image = np.ascontiguousarray(read_rgb("kodim23.png")[: shape[0], : shape[1]])
   theirs, tables = _libjpeg_levels(tmp_path, image, 75, subsampling)
   np.testing.assert_array_equal(tables[0], quantize.scaled_table(quantize.LUMA_TABLE, 75))
   np.testing.assert_array_equal(tables[1], quantize.scaled_table(quantize.CHROMA_TABLE, 75))
@@ -61,8 +62,9 @@ def test_dct_round_trip_is_exact_to_float_precision():
   coefficients = dct.forward(plane)
   assert coefficients.shape == (8, 8, 8, 8)
   np.testing.assert_allclose(dct.inverse(coefficients), plane, atol=1e-3)
-  np.testing.assert_allclose(coefficients[..., 0, 0],
-                             8 * (plane.reshape(8, 8, 8, 8).mean(axis=(1, 3)) - 128), atol=1e-3)
+  np.testing.assert_allclose(
+    coefficients[..., 0, 0], 8 * (plane.reshape(8, 8, 8, 8).mean(axis=(1, 3)) - 128), atol=1e-3
+  )
 
 
 def test_deadzone_keeps_only_what_the_block_table_keeps():

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from semantic_jpeg.codec import dct
-from semantic_jpeg.codec import quantize
 from semantic_jpeg.codec import dering
 from semantic_jpeg.codec import huffman
 from semantic_jpeg.codec import modes
 from semantic_jpeg.codec import plan
+from semantic_jpeg.codec import quantize
 from semantic_jpeg.codec import trellis
 
 TABLE = quantize.scaled_table(quantize.ROBIDOUX_TABLE, 75).astype(np.float64)
@@ -51,8 +51,9 @@ def test_huge_lambda_keeps_only_dc():
   blocks = random_blocks(20)
   levels = trellis.quantize_blocks(blocks, TABLE.ravel(), np.full(20, 1e9), BITS)
   assert not levels[:, 1:].any()
-  np.testing.assert_array_equal(levels[:, 0], np.sign(blocks[:, 0]) * np.floor(
-      np.abs(blocks[:, 0]) / TABLE[0, 0] + 0.5))
+  np.testing.assert_array_equal(
+    levels[:, 0], np.sign(blocks[:, 0]) * np.floor(np.abs(blocks[:, 0]) / TABLE[0, 0] + 0.5)
+  )
 
 
 @pytest.mark.parametrize("lam", [0.5, 2.0, 8.0])
@@ -76,22 +77,27 @@ def test_the_search_is_optimal_on_small_blocks():
   for _ in range(30):
     block = np.zeros(64)
     positions = rng.choice(np.arange(1, 20), size=4, replace=False)
-    block[trellis.ZIGZAG[positions]] = (rng.uniform(0.6, 9.0, 4) * rng.choice([-1, 1], 4) *
-                                        TABLE.ravel()[trellis.ZIGZAG[positions]])
+    block[trellis.ZIGZAG[positions]] = (
+      rng.uniform(0.6, 9.0, 4) * rng.choice([-1, 1], 4) * TABLE.ravel()[trellis.ZIGZAG[positions]]
+    )
     lam = rng.uniform(0.2, 6.0)
     ours = trellis.quantize_blocks(block[None], TABLE.ravel(), np.array([lam]), BITS)[0]
     choices = []
     for position in positions:
       index = trellis.ZIGZAG[position]
       rounded = int(np.floor(abs(block[index]) / TABLE.ravel()[index] + 0.5))
-      options = {0, rounded, rounded - 1} | {2 ** k - 1 for k in range(1, rounded.bit_length())}
+      options = {0, rounded, rounded - 1} | {2**k - 1 for k in range(1, rounded.bit_length())}
       choices.append(sorted(v for v in options if v >= 0))
-    best = min(model_cost(block, candidate_levels(block, positions, values), lam)
-               for values in itertools.product(*choices))
+    best = min(
+      model_cost(block, candidate_levels(block, positions, values), lam)
+      for values in itertools.product(*choices)
+    )
     assert model_cost(block, ours, lam) == pytest.approx(best, abs=1e-9)
 
 
-def candidate_levels(block: np.ndarray, positions: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
+def candidate_levels(
+  block: np.ndarray, positions: np.ndarray, values: tuple[int, ...]
+) -> np.ndarray:
   levels = np.zeros(64, np.int64)
   for position, value in zip(positions, values):
     index = trellis.ZIGZAG[position]
@@ -102,7 +108,9 @@ def candidate_levels(block: np.ndarray, positions: np.ndarray, values: tuple[int
 def test_code_lengths_are_a_complete_prefix_code_of_at_most_16_bits():
   counts = np.zeros(256)
   counts[[0x00, 0x01, 0x02, 0x11]] = [8, 4, 2, 2]
-  np.testing.assert_array_equal(huffman.code_lengths(counts)[[0x00, 0x01, 0x02, 0x11]], [1, 2, 3, 4])
+  np.testing.assert_array_equal(
+    huffman.code_lengths(counts)[[0x00, 0x01, 0x02, 0x11]], [1, 2, 3, 4]
+  )
   assert huffman.code_lengths(counts)[0x03] == 17  # Unused: expensive.
   assert (huffman.code_lengths(np.zeros(256)) == 17).all()
   fibonacci = [1.0, 1.0]
@@ -113,7 +121,7 @@ def test_code_lengths_are_a_complete_prefix_code_of_at_most_16_bits():
   lengths = huffman.code_lengths(skewed)[:30]
   assert lengths.max() == 16
   # With libjpeg's reserved all-ones code, the used codes fill all but one 16-bit leaf.
-  assert (2.0 ** -lengths).sum() == pytest.approx(1 - 2.0 ** -16)
+  assert (2.0**-lengths).sum() == pytest.approx(1 - 2.0**-16)
 
 
 def test_code_lengths_follow_the_statistics():

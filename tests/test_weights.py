@@ -6,12 +6,12 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import TESTDATA
-
 from semantic_jpeg import errors
 from semantic_jpeg.saliency import backbone
 from semantic_jpeg.saliency import torch_reader
 from semantic_jpeg.saliency import weights
+
+from conftest import TESTDATA
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +42,9 @@ def test_every_tensor_is_used_by_the_keras_model(state):
   model = backbone.efficientnet_lite0()
   weights.convert_lite0(state, model)  # Raises if a tensor is left over.
   kernel = model.get_layer("block1_dwconv").get_weights()[0]
-  np.testing.assert_array_equal(kernel[..., 0],
-                                state["_blocks.1._depthwise_conv.weight"][:, 0].transpose(1, 2, 0))
+  np.testing.assert_array_equal(
+    kernel[..., 0], state["_blocks.1._depthwise_conv.weight"][:, 0].transpose(1, 2, 0)
+  )
 
 
 def test_imagenet_weights_load_into_the_model_and_classify():

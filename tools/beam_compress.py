@@ -8,7 +8,7 @@ Takes the rate, policy and saliency flags of `semantic-jpeg compress`; every fla
 is a Beam pipeline option (runner, project, region, temp_location, ...). Writes OUTPUT_DIR/NAME.jpg
 per image (the bytes `semantic-jpeg compress --output_dir` writes), errors.jsonl (one line per
 failed file) and summary.json (the job's counters). Existing outputs are skipped unless
---overwrite. See semantic_jpeg/beam_pipeline.py for the steps.
+--overwrite. See semantic_jpeg/deploy/beam_pipeline.py for the steps.
 """
 
 import os
@@ -33,14 +33,18 @@ from semantic_jpeg.deploy import beam_pipeline
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
   """Our arguments, and the rest for Beam's PipelineOptions (a bad one of ours exits 2)."""
   parser = arguments.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--input_pattern", required=True,
-                      help="Glob of input files (local or any Beam filesystem).")
+  parser.add_argument(
+    "--input_pattern", required=True, help="Glob of input files (local or any Beam filesystem)."
+  )
   parser.add_argument("--output_dir", required=True, help="Folder for the outputs.")
-  parser.add_argument("--saved_model",
-                      help="An exported SavedModel version directory to use instead of building "
-                      "the model on each worker.")
-  arguments.add_switch(parser, "overwrite", False,
-                       "Recompress images whose output exists (default: skip them).")
+  parser.add_argument(
+    "--saved_model",
+    help="An exported SavedModel version directory to use instead of building "
+    "the model on each worker.",
+  )
+  arguments.add_switch(
+    parser, "overwrite", False, "Recompress images whose output exists (default: skip them)."
+  )
   arguments.add_encoder_arguments(parser)
   arguments.add_input_arguments(parser)
   arguments.add_saliency_arguments(parser)
@@ -54,10 +58,14 @@ def _job_options(args: argparse.Namespace) -> beam_pipeline.JobOptions:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
   return beam_pipeline.JobOptions(
-      output_dir=args.output_dir, encoder_options=encoder_options,
-      saliency_options=arguments.saliency_options(args), max_pixels=args.max_pixels,
-      saved_model=args.saved_model, overwrite=args.overwrite,
-      model=arguments.model_arguments(args))
+    output_dir=args.output_dir,
+    encoder_options=encoder_options,
+    saliency_options=arguments.saliency_options(args),
+    max_pixels=args.max_pixels,
+    saved_model=args.saved_model,
+    overwrite=args.overwrite,
+    model=arguments.model_arguments(args),
+  )
 
 
 def main(argv: list[str]) -> None:
@@ -72,8 +80,12 @@ def main(argv: list[str]) -> None:
   result = pipeline.run()
   result.wait_until_finish()
   seconds = time.perf_counter() - start
-  summary = {**beam_pipeline.counters(result), "seconds": round(seconds, 2),
-             "input_pattern": args.input_pattern, "output_dir": options.output_dir}
+  summary = {
+    **beam_pipeline.counters(result),
+    "seconds": round(seconds, 2),
+    "input_pattern": args.input_pattern,
+    "output_dir": options.output_dir,
+  }
   with FileSystems.create(FileSystems.join(options.output_dir, "summary.json")) as f:
     f.write(json.dumps(summary, indent=2).encode())
   print(json.dumps(summary))

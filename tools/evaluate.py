@@ -1,11 +1,12 @@
 """Evaluates semantic_jpeg at equal file size against plain and state-of-the-art JPEG encoders.
 
-  python tools/evaluate.py --images ../shared/datasets/kodak --qualities 50 --output_dir results/kodak
+  python tools/evaluate.py --images ../shared/datasets/kodak --qualities 50 \
+      --output_dir results/kodak
 
 Inputs: a folder of images (--images), a TFDS dataset (--tfds NAME --split SPLIT; it must be
 downloaded already or downloadable), or a local folder in TFDS's ImageFolder layout
 (--image_folder ROOT, with ROOT/SPLIT/LABEL/*.jpg). For each target quality Q every encoder is
-rate-matched to the size of libjpeg-turbo's file at Q (see semantic_jpeg/evaluation.py).
+rate-matched to the size of libjpeg-turbo's file at Q (see semantic_jpeg/evaluation/equal_size.py).
 
 Writes to --output_dir: evaluation.csv (one row per image x encoder x quality), summary.md (means
 in the paper's layout plus the extra metrics, size matching, wins per image),
@@ -18,11 +19,11 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+from collections.abc import Iterable
 import csv
 import pathlib
 import statistics
 import sys
-from typing import Iterable
 
 from absl import app
 from absl import flags
@@ -45,33 +46,48 @@ from semantic_jpeg.evaluation import visualize
 
 _IMAGES = flags.DEFINE_string("images", None, "Folder of images.")
 _TFDS = flags.DEFINE_string("tfds", None, "TFDS dataset name, e.g. 'imagenette'.")
-_IMAGE_FOLDER = flags.DEFINE_string("image_folder", None,
-                                    "Local data in TFDS ImageFolder layout: ROOT/SPLIT/LABEL/*.")
+_IMAGE_FOLDER = flags.DEFINE_string(
+  "image_folder", None, "Local data in TFDS ImageFolder layout: ROOT/SPLIT/LABEL/*."
+)
 _SPLIT = flags.DEFINE_string("split", "test", "TFDS split (with --tfds or --image_folder).")
 _TFDS_DATA_DIR = flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir.")
 _LIMIT = flags.DEFINE_integer("limit", None, "Evaluate at most this many images.", lower_bound=1)
-_QUALITIES = flags.DEFINE_list("qualities", ["30", "50", "70"],
-                               "libjpeg-turbo qualities whose file sizes are the targets.")
+_QUALITIES = flags.DEFINE_list(
+  "qualities", ["30", "50", "70"], "libjpeg-turbo qualities whose file sizes are the targets."
+)
 _ENCODERS = flags.DEFINE_list("encoders", list(evaluation.ENCODERS), "Encoders to compare.")
-_WORKERS = flags.DEFINE_integer("workers", os.cpu_count() or 1, "Worker processes.",
-                                lower_bound=1)
+_WORKERS = flags.DEFINE_integer("workers", os.cpu_count() or 1, "Worker processes.", lower_bound=1)
 _SLOW_METRICS = flags.DEFINE_bool("slow_metrics", True, "Also compute VIFP and MS-SSIM.")
 _WEIGHTS = flags.DEFINE_string("weights", None, "Map model weights from tools/train.py.")
-_CROPS = flags.DEFINE_integer("crops", 3, "Side-by-side crop figures to draw (the first images).",
-                              lower_bound=0)
+_CROPS = flags.DEFINE_integer(
+  "crops", 3, "Side-by-side crop figures to draw (the first images).", lower_bound=0
+)
 _CROP_IMAGES = flags.DEFINE_list("crop_images", [], "Images to draw crops of, instead of --crops.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder for the results.", required=True)
 
 # Metrics of the summary and the figure, in the paper's order, then ours.
-_REPORTED = metrics.PAPER_METRICS + ("ssimulacra2", "salient_psnr", "salient_psnr_hvsm",
-                                     "salient_psnr_hvsm_top10", "salient_psnr_hvsm_top50",
-                                     "map_weighted_psnr", "top1_same", "top5_overlap")
+_REPORTED = metrics.PAPER_METRICS + (
+  "ssimulacra2",
+  "salient_psnr",
+  "salient_psnr_hvsm",
+  "salient_psnr_hvsm_top10",
+  "salient_psnr_hvsm_top50",
+  "map_weighted_psnr",
+  "top1_same",
+  "top5_overlap",
+)
 _CROP_ENCODERS = ("turbo", "mozjpeg", "semantic")
 _DIFFERENCES = ("turbo", "mozjpeg")  # Columns: semantic_jpeg's mean minus theirs.
-_LABELS = {"turbo": "libjpeg-turbo", "uniform": "ours, uniform (control)",
-           "composite": "paper (composite)", "dct": "ours, dct mode (fast)",
-           "semantic": "semantic_jpeg", "progressive": "semantic_jpeg, progressive",
-           "mozjpeg": "mozjpeg", "jpegli": "jpegli"}
+_LABELS = {
+  "turbo": "libjpeg-turbo",
+  "uniform": "ours, uniform (control)",
+  "composite": "paper (composite)",
+  "dct": "ours, dct mode (fast)",
+  "semantic": "semantic_jpeg",
+  "progressive": "semantic_jpeg, progressive",
+  "mozjpeg": "mozjpeg",
+  "jpegli": "jpegli",
+}
 
 
 def _settings() -> evaluation.Settings:
@@ -84,8 +100,7 @@ def _settings() -> evaluation.Settings:
   unknown = set(_ENCODERS.value) - set(evaluation.ENCODERS)
   if unknown or "turbo" not in _ENCODERS.value:
     raise app.UsageError(f"--encoders must include turbo and come from {evaluation.ENCODERS}")
-  return evaluation.Settings(qualities, tuple(_ENCODERS.value), _SLOW_METRICS.value,
-                             _WEIGHTS.value)
+  return evaluation.Settings(qualities, tuple(_ENCODERS.value), _SLOW_METRICS.value, _WEIGHTS.value)
 
 
 def _dataset() -> tuple[str, list[evaluation.Image]]:
@@ -94,16 +109,21 @@ def _dataset() -> tuple[str, list[evaluation.Image]]:
   if len(chosen) != 1:
     raise app.UsageError("set exactly one of --images, --tfds, --image_folder")
   if _IMAGES.value:
-    paths = files.list_images([_IMAGES.value])[:_LIMIT.value]
+    paths = files.list_images([_IMAGES.value])[: _LIMIT.value]
     if not paths:
       raise app.UsageError(f"no images in {_IMAGES.value}")
     return pathlib.Path(_IMAGES.value).resolve().name, [(p.stem, str(p)) for p in paths]
   import tensorflow_datasets as tfds
+
   from semantic_jpeg.evaluation import datasets  # Imports TFDS: only for these inputs.
+
   try:
-    dataset = datasets.split(datasets.builder(tfds_name=_TFDS.value,
-                                              image_folder=_IMAGE_FOLDER.value,
-                                              data_dir=_TFDS_DATA_DIR.value), _SPLIT.value)
+    dataset = datasets.split(
+      datasets.builder(
+        tfds_name=_TFDS.value, image_folder=_IMAGE_FOLDER.value, data_dir=_TFDS_DATA_DIR.value
+      ),
+      _SPLIT.value,
+    )
   except ValueError as e:
     raise app.UsageError(str(e)) from None
   name = _TFDS.value or pathlib.Path(_IMAGE_FOLDER.value).resolve().name
@@ -136,23 +156,43 @@ def _summary(dataset: str, rows: list[dict], settings: evaluation.Settings) -> s
   """The Markdown summary: mean metrics per encoder and quality, size matching, wins."""
   names = settings.encoders
   images = sorted({r["image"] for r in rows})
-  lines = [f"# {dataset}: semantic_jpeg against JPEG encoders at equal file size", "",
-           f"Command: `python {' '.join(sys.argv)}`", "",
-           f"{len(images)} images. Targets: the size of libjpeg-turbo's file at each quality; every "
-           "encoder gives its largest file not above the target. Salient metrics are over the "
-           f"map's top {evaluation.SALIENT_SHARE:.0%} of 8x8 blocks (the map of the model on the "
-           "original). Means over images; higher is better for every metric.", ""]
+  lines = [
+    f"# {dataset}: semantic_jpeg against JPEG encoders at equal file size",
+    "",
+    f"Command: `python {' '.join(sys.argv)}`",
+    "",
+    f"{len(images)} images. Targets: the size of libjpeg-turbo's file at each quality; every "
+    "encoder gives its largest file not above the target. Salient metrics are over the "
+    f"map's top {evaluation.SALIENT_SHARE:.0%} of 8x8 blocks (the map of the model on the "
+    "original). Means over images; higher is better for every metric.",
+    "",
+  ]
   for quality in settings.qualities:
-    lines += [f"## Target: libjpeg-turbo quality {quality}", "",
-              "| metric | " + " | ".join(_LABELS[n] for n in names) + " | " +
-              " | ".join(f"semantic − {n}" for n in _DIFFERENCES) + " |",
-              "|---|" + "---|" * (len(names) + len(_DIFFERENCES))]
+    lines += [
+      f"## Target: libjpeg-turbo quality {quality}",
+      "",
+      "| metric | "
+      + " | ".join(_LABELS[n] for n in names)
+      + " | "
+      + " | ".join(f"semantic − {n}" for n in _DIFFERENCES)
+      + " |",
+      "|---|" + "---|" * (len(names) + len(_DIFFERENCES)),
+    ]
     for key in ("bpp", "size_ratio") + tuple(k for k in _REPORTED if k in rows[0]):
       means = [_mean(rows, n, quality, key) for n in names]
-      deltas = [_mean(rows, "semantic", quality, key) - _mean(rows, n, quality, key)
-                if {"semantic", n} <= set(names) else float("nan") for n in _DIFFERENCES]
-      lines.append(f"| {key} | " + " | ".join(f"{m:.4f}" for m in means) + " | " +
-                   " | ".join(f"{d:+.4f}" for d in deltas) + " |")
+      deltas = [
+        _mean(rows, "semantic", quality, key) - _mean(rows, n, quality, key)
+        if {"semantic", n} <= set(names)
+        else float("nan")
+        for n in _DIFFERENCES
+      ]
+      lines.append(
+        f"| {key} | "
+        + " | ".join(f"{m:.4f}" for m in means)
+        + " | "
+        + " | ".join(f"{d:+.4f}" for d in deltas)
+        + " |"
+      )
     lines += ["", _size_matching(rows, names, quality), ""]
     if "semantic" in names:
       lines += _wins(rows, names, quality, len(images))
@@ -165,45 +205,61 @@ def _size_matching(rows: list[dict], names: tuple[str, ...], quality: int) -> st
     subset = [r for r in rows if r["encoder"] == name and r["quality"] == quality]
     ratios = [r["size_ratio"] for r in subset]
     matched = sum(bool(r["rate_matched"]) for r in subset)
-    parts.append(f"{_LABELS[name]} {matched}/{len(subset)} within [0.99, 1] "
-                 f"(size/target {min(ratios):.3f}–{max(ratios):.3f})")
+    parts.append(
+      f"{_LABELS[name]} {matched}/{len(subset)} within [0.99, 1] "
+      f"(size/target {min(ratios):.3f}–{max(ratios):.3f})"
+    )
   return "Size matching: " + "; ".join(parts) + "."
 
 
 def _wins(rows: list[dict], names: tuple[str, ...], quality: int, count: int) -> list[str]:
   """How many images semantic_jpeg beats each other encoder on, per key metric."""
-  keys = [k for k in ("salient_psnr_hvsm", "salient_psnr", "psnr_hvsm", "ssimulacra2", "psnr")
-          if k in rows[0]]
+  keys = [
+    k
+    for k in ("salient_psnr_hvsm", "salient_psnr", "psnr_hvsm", "ssimulacra2", "psnr")
+    if k in rows[0]
+  ]
   by = {(r["image"], r["encoder"]): r for r in rows if r["quality"] == quality}
   images = sorted({r["image"] for r in rows})
-  lines = ["Images (of %d) where semantic_jpeg scores higher:" % count, "",
-           "| against | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+  lines = [
+    f"Images (of {count}) where semantic_jpeg scores higher:",
+    "",
+    "| against | " + " | ".join(keys) + " |",
+    "|---|" + "---|" * len(keys),
+  ]
   for other in (n for n in names if n != "semantic"):
     wins = [sum(by[i, "semantic"][k] > by[i, other][k] for i in images) for k in keys]
     lines.append(f"| {_LABELS[other]} | " + " | ".join(str(w) for w in wins) + " |")
   if "mozjpeg" in names and "ssimulacra2" in keys:
-    close = sum(by[i, "semantic"]["ssimulacra2"] >= by[i, "mozjpeg"]["ssimulacra2"] - 1.0
-                for i in images)
-    lines += ["", f"semantic_jpeg's SSIMULACRA 2 is within 1.0 of mozjpeg's (or above it) on "
-              f"{close} of {count} images."]
+    close = sum(
+      by[i, "semantic"]["ssimulacra2"] >= by[i, "mozjpeg"]["ssimulacra2"] - 1.0 for i in images
+    )
+    lines += [
+      "",
+      f"semantic_jpeg's SSIMULACRA 2 is within 1.0 of mozjpeg's (or above it) on "
+      f"{close} of {count} images.",
+    ]
   return lines + [""]
 
 
-def _plot_rate_distortion(path: pathlib.Path, rows: list[dict],
-                          settings: evaluation.Settings) -> None:
+def _plot_rate_distortion(
+  path: pathlib.Path, rows: list[dict], settings: evaluation.Settings
+) -> None:
   keys = [k for k in _REPORTED if k in rows[0] and not k.startswith("top")]
   columns = 3
-  fig, axes = plt.subplots(-(-len(keys) // columns), columns,
-                           figsize=(4.2 * columns, 3.2 * -(-len(keys) // columns)))
+  fig, axes = plt.subplots(
+    -(-len(keys) // columns), columns, figsize=(4.2 * columns, 3.2 * -(-len(keys) // columns))
+  )
   for axis, key in zip(axes.ravel(), keys):
     for name in settings.encoders:
       bpp = [_mean(rows, name, q, "bpp") for q in settings.qualities]
-      axis.plot(bpp, [_mean(rows, name, q, key) for q in settings.qualities], "o-",
-                label=_LABELS[name])
+      axis.plot(
+        bpp, [_mean(rows, name, q, key) for q in settings.qualities], "o-", label=_LABELS[name]
+      )
     axis.set_xlabel("bits per pixel")
     axis.set_title(key)
     axis.grid(alpha=0.3)
-  for axis in axes.ravel()[len(keys):]:
+  for axis in axes.ravel()[len(keys) :]:
     axis.set_visible(False)
   axes.ravel()[0].legend(fontsize=7)
   fig.tight_layout()
@@ -211,8 +267,9 @@ def _plot_rate_distortion(path: pathlib.Path, rows: list[dict],
   plt.close(fig)
 
 
-def _plot_crop(path: pathlib.Path, image: evaluation.Image, result: evaluation.ImageResult,
-               quality: int) -> None:
+def _plot_crop(
+  path: pathlib.Path, image: evaluation.Image, result: evaluation.ImageResult, quality: int
+) -> None:
   """Original, three encoders and the map over the most salient region, at the same size."""
   name, source = image
   rgb = image_io.read_image(source).rgb if isinstance(source, str) else source
@@ -227,8 +284,13 @@ def _plot_crop(path: pathlib.Path, image: evaluation.Image, result: evaluation.I
     else:
       data = baselines.rate_matched(encoder_name, rgb, target, guess=quality).data
     decoded = turbo.decode(data)
-    panels.append((f"{_LABELS[encoder_name]}\n{len(data)} B, PSNR here "
-                   f"{metrics.psnr(rgb[window], decoded[window]):.2f} dB", decoded))
+    panels.append(
+      (
+        f"{_LABELS[encoder_name]}\n{len(data)} B, PSNR here "
+        f"{metrics.psnr(rgb[window], decoded[window]):.2f} dB",
+        decoded,
+      )
+    )
   pixel_map = blocks.to_pixels(result.block_map.astype(np.float32), *rgb.shape[:2])
   panels.append(("MS-ROI map", visualize.overlay(rgb, pixel_map)))
   fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.8))
@@ -236,8 +298,10 @@ def _plot_crop(path: pathlib.Path, image: evaluation.Image, result: evaluation.I
     axis.imshow(pixels[window], interpolation="nearest")
     axis.set_title(title, fontsize=8)
     axis.axis("off")
-  fig.suptitle(f"{name}: most salient {side}x{side} region, target = libjpeg-turbo Q{quality} "
-               f"({target} B)", fontsize=9)
+  fig.suptitle(
+    f"{name}: most salient {side}x{side} region, target = libjpeg-turbo Q{quality} ({target} B)",
+    fontsize=9,
+  )
   fig.tight_layout(rect=(0, 0, 1, 0.9))
   fig.savefig(path, dpi=100)
   plt.close(fig)
@@ -250,23 +314,35 @@ def main(argv: list[str]) -> None:
   dataset, images = _dataset()
   output_dir = pathlib.Path(_OUTPUT_DIR.value)
   output_dir.mkdir(parents=True, exist_ok=True)
-  results = list(tqdm.tqdm(evaluation.evaluate(images, settings, workers=_WORKERS.value),
-                           total=len(images), unit="image", file=sys.stderr))
+  results = list(
+    tqdm.tqdm(
+      evaluation.evaluate(images, settings, workers=_WORKERS.value),
+      total=len(images),
+      unit="image",
+      file=sys.stderr,
+    )
+  )
   results.sort(key=lambda r: r.name)
   order = {n: i for i, n in enumerate(settings.encoders)}
-  rows = sorted((row for r in results for row in r.rows),
-                key=lambda r: (r["image"], r["quality"], order[r["encoder"]]))
+  rows = sorted(
+    (row for r in results for row in r.rows),
+    key=lambda r: (r["image"], r["quality"], order[r["encoder"]]),
+  )
   _write_csv(output_dir / "evaluation.csv", rows)
   summary = _summary(dataset, rows, settings)
   files.write_atomic(output_dir / "summary.md", summary.encode())
   _plot_rate_distortion(output_dir / "rate_distortion.png", rows, settings)
   by_name = dict(images)
   middle = settings.qualities[len(settings.qualities) // 2]
-  cropped = ([r for r in results if r.name in _CROP_IMAGES.value] if _CROP_IMAGES.value
-             else results[:_CROPS.value])
+  cropped = (
+    [r for r in results if r.name in _CROP_IMAGES.value]
+    if _CROP_IMAGES.value
+    else results[: _CROPS.value]
+  )
   for result in cropped:
-    _plot_crop(output_dir / f"crop_{result.name}.png", (result.name, by_name[result.name]),
-               result, middle)
+    _plot_crop(
+      output_dir / f"crop_{result.name}.png", (result.name, by_name[result.name]), result, middle
+    )
   print(summary)
 
 

@@ -5,12 +5,13 @@ optimized Huffman tables; `progressive` rewrites a file as progressive scans
 (mozjpeg's jpegtran, lossless).
 """
 
+from collections.abc import Iterator
+from collections.abc import Sequence
 import contextlib
 import os
 import pathlib
 import tempfile
 import threading
-from typing import Iterator, Sequence
 
 import jpeglib
 import mozjpeg_lossless_optimization
@@ -18,22 +19,23 @@ import numpy as np
 
 from semantic_jpeg import errors
 
-LIBJPEG_TURBO = 'turbo210'
+LIBJPEG_TURBO = "turbo210"
 _library_lock = threading.Lock()
 
-_SOI = b'\xff\xd8'
-_APP0 = b'\xff\xe0'
-_APP1 = b'\xff\xe1'
-_APP2 = b'\xff\xe2'
-_EXIF_HEADER = b'Exif\x00\x00'
-_ICC_HEADER = b'ICC_PROFILE\x00'
+_SOI = b"\xff\xd8"
+_APP0 = b"\xff\xe0"
+_APP1 = b"\xff\xe1"
+_APP2 = b"\xff\xe2"
+_EXIF_HEADER = b"Exif\x00\x00"
+_ICC_HEADER = b"ICC_PROFILE\x00"
 _MAX_PAYLOAD = 65533  # A segment length field counts itself (2 bytes).
 ICC_CHUNK = _MAX_PAYLOAD - len(_ICC_HEADER) - 2  # 65519 bytes.
 _MAX_ICC_CHUNKS = 255
 
 
-def encode(components: Sequence[np.ndarray], tables: Sequence[np.ndarray],
-           height: int, width: int) -> bytes:
+def encode(
+  components: Sequence[np.ndarray], tables: Sequence[np.ndarray], height: int, width: int
+) -> bytes:
   """Entropy-codes quantized coefficients as one baseline JPEG (no metadata).
 
   Args:
@@ -51,7 +53,7 @@ def encode(components: Sequence[np.ndarray], tables: Sequence[np.ndarray],
   jpeg = jpeglib.from_dct(*arrays, qt=np.stack(tables).astype(np.uint16))
   jpeg.height, jpeg.width = height, width
   with jpeglib_file(LIBJPEG_TURBO) as path:
-    jpeg.write_dct(path, flags=['+OPTIMIZE_CODING'])
+    jpeg.write_dct(path, flags=["+OPTIMIZE_CODING"])
     return pathlib.Path(path).read_bytes()
 
 
@@ -59,9 +61,10 @@ def progressive(jpeg: bytes) -> bytes:
   """The same coefficients as progressive scans chosen for size, markers kept (lossless)."""
   try:
     return mozjpeg_lossless_optimization.optimize(
-        jpeg, copy=mozjpeg_lossless_optimization.COPY_MARKERS.ALL)
+      jpeg, copy=mozjpeg_lossless_optimization.COPY_MARKERS.ALL
+    )
   except ValueError as e:
-    raise errors.EncodeError(f'progressive rewrite failed: {e}') from None
+    raise errors.EncodeError(f"progressive rewrite failed: {e}") from None
 
 
 @contextlib.contextmanager
@@ -72,10 +75,10 @@ def jpeglib_file(version: str) -> Iterator[str]:
   lock keeps threads from switching the library under each other, and each
   call gets its own temporary directory.
   """
-  with _library_lock, tempfile.TemporaryDirectory(prefix='semantic_jpeg_') as directory:
+  with _library_lock, tempfile.TemporaryDirectory(prefix="semantic_jpeg_") as directory:
     if jpeglib.version.get() != version:
       jpeglib.version.set(version)
-    yield os.path.join(directory, 'out.jpg')
+    yield os.path.join(directory, "out.jpg")
 
 
 def exif_segments(exif: bytes | None) -> list[bytes]:
@@ -85,8 +88,8 @@ def exif_segments(exif: bytes | None) -> list[bytes]:
   payload = exif if exif.startswith(_EXIF_HEADER) else _EXIF_HEADER + exif
   if len(payload) > _MAX_PAYLOAD:
     raise errors.EncodeError(
-        f'EXIF data of {len(payload)} bytes exceeds one APP1 segment '
-        f'({_MAX_PAYLOAD} bytes)')
+      f"EXIF data of {len(payload)} bytes exceeds one APP1 segment ({_MAX_PAYLOAD} bytes)"
+    )
   return [_segment(_APP1, payload)]
 
 
@@ -94,26 +97,27 @@ def icc_segments(icc_profile: bytes | None) -> list[bytes]:
   """Splits an ICC profile into numbered APP2 ICC_PROFILE segments."""
   if not icc_profile:
     return []
-  chunks = [icc_profile[i:i + ICC_CHUNK]
-            for i in range(0, len(icc_profile), ICC_CHUNK)]
+  chunks = [icc_profile[i : i + ICC_CHUNK] for i in range(0, len(icc_profile), ICC_CHUNK)]
   if len(chunks) > _MAX_ICC_CHUNKS:
     raise errors.EncodeError(
-        f'ICC profile of {len(icc_profile)} bytes needs more than '
-        f'{_MAX_ICC_CHUNKS} APP2 segments')
-  return [_segment(_APP2, _ICC_HEADER + bytes([i + 1, len(chunks)]) + chunk)
-          for i, chunk in enumerate(chunks)]
+      f"ICC profile of {len(icc_profile)} bytes needs more than {_MAX_ICC_CHUNKS} APP2 segments"
+    )
+  return [
+    _segment(_APP2, _ICC_HEADER + bytes([i + 1, len(chunks)]) + chunk)
+    for i, chunk in enumerate(chunks)
+  ]
 
 
 def insert_segments(jpeg: bytes, segments: Sequence[bytes]) -> bytes:
   """Inserts marker segments right after SOI and the JFIF APP0 segment."""
   if not jpeg.startswith(_SOI):
-    raise errors.EncodeError('not a JPEG stream: SOI marker missing')
+    raise errors.EncodeError("not a JPEG stream: SOI marker missing")
   position = len(_SOI)
-  if jpeg[position:position + 2] == _APP0:
-    position += 2 + int.from_bytes(jpeg[position + 2:position + 4], 'big')
-  return jpeg[:position] + b''.join(segments) + jpeg[position:]
+  if jpeg[position : position + 2] == _APP0:
+    position += 2 + int.from_bytes(jpeg[position + 2 : position + 4], "big")
+  return jpeg[:position] + b"".join(segments) + jpeg[position:]
 
 
 def _segment(marker: bytes, payload: bytes) -> bytes:
   """Returns a marker segment: marker, big-endian length, payload."""
-  return marker + (len(payload) + 2).to_bytes(2, 'big') + payload
+  return marker + (len(payload) + 2).to_bytes(2, "big") + payload

@@ -12,16 +12,14 @@ import numpy as np
 
 from semantic_jpeg.codec import blocks
 
-SUBSAMPLINGS = ('420', '444', 'gray')
+SUBSAMPLINGS = ("420", "444", "gray")
 
 # libjpeg's jccolor.c constants: FIX(x) = round(x * 2**16), with offsets.
 _SCALE = 1.0 / 65536.0
 _RGB_TO_YCC = np.array(
-    [[19595, 38470, 7471],
-     [-11059, -21709, 32768],
-     [32768, -27439, -5329]], dtype=np.float32)
-_YCC_OFFSET = np.array(
-    [32768, (128 << 16) + 32767, (128 << 16) + 32767], dtype=np.float32)
+  [[19595, 38470, 7471], [-11059, -21709, 32768], [32768, -27439, -5329]], dtype=np.float32
+)
+_YCC_OFFSET = np.array([32768, (128 << 16) + 32767, (128 << 16) + 32767], dtype=np.float32)
 
 
 def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
@@ -43,7 +41,7 @@ def pad_plane(plane: np.ndarray, multiple: int) -> np.ndarray:
   pad_w = -width % multiple
   if not pad_h and not pad_w:
     return plane
-  return np.pad(plane, ((0, pad_h), (0, pad_w)), mode='edge')
+  return np.pad(plane, ((0, pad_h), (0, pad_w)), mode="edge")
 
 
 def downsample_h2v2(plane: np.ndarray) -> np.ndarray:
@@ -55,21 +53,20 @@ def downsample_h2v2(plane: np.ndarray) -> np.ndarray:
   height, width = plane.shape
   sums = plane.reshape(height // 2, 2, width // 2, 2).sum(axis=(1, 3))
   bias = np.tile(np.array([1.0, 2.0], np.float32), width // 4 + 1)
-  return np.floor((sums + bias[:width // 2]) / 4.0)
+  return np.floor((sums + bias[: width // 2]) / 4.0)
 
 
 def mcu_size(subsampling: str) -> int:
   """Returns the luma MCU side in pixels for a subsampling mode."""
-  return 16 if subsampling == '420' else 8
+  return 16 if subsampling == "420" else 8
 
 
-def block_grid(height: int, width: int,
-               subsampling: str) -> list[tuple[int, int]]:
+def block_grid(height: int, width: int, subsampling: str) -> list[tuple[int, int]]:
   """Returns (rows, cols) of 8x8 blocks per component, as libjpeg counts."""
   luma = blocks.grid_shape(height, width)
-  if subsampling == 'gray':
+  if subsampling == "gray":
     return [luma]
-  if subsampling == '420':
+  if subsampling == "420":
     chroma = (math.ceil(height / 16), math.ceil(width / 16))
   else:
     chroma = luma
@@ -92,13 +89,12 @@ def to_planes(image: np.ndarray, subsampling: str) -> list[np.ndarray]:
     return [pad_plane(image.astype(np.float32), 8)]
   mcu = mcu_size(subsampling)
   height, width = image.shape[:2]
-  rgb = np.pad(image, ((0, -height % mcu), (0, -width % mcu), (0, 0)),
-               mode='edge')
+  rgb = np.pad(image, ((0, -height % mcu), (0, -width % mcu), (0, 0)), mode="edge")
   y, cb, cr = rgb_to_ycbcr(rgb)
   grid = block_grid(height, width, subsampling)
-  luma = y[:grid[0][0] * 8, :grid[0][1] * 8]
-  if subsampling == 'gray':
+  luma = y[: grid[0][0] * 8, : grid[0][1] * 8]
+  if subsampling == "gray":
     return [luma]
-  if subsampling == '420':
+  if subsampling == "420":
     cb, cr = downsample_h2v2(cb), downsample_h2v2(cr)
   return [luma, cb, cr]

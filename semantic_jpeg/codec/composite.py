@@ -21,8 +21,7 @@ def level_indices(block_qualities: np.ndarray) -> np.ndarray:
   return np.clip(indices, 0, len(LEVELS) - 1)
 
 
-def stitch(image: np.ndarray, block_qualities: np.ndarray,
-           subsampling: str) -> np.ndarray:
+def stitch(image: np.ndarray, block_qualities: np.ndarray, subsampling: str) -> np.ndarray:
   """Takes each 8x8 block's pixels from the image decoded at its level.
 
   Only the levels in use are encoded and decoded.

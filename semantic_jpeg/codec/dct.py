@@ -13,8 +13,7 @@ LEVEL_SHIFT = 128.0
 def _dct_matrix() -> np.ndarray:
   """Returns the orthonormal 8-point DCT-II matrix (rows are frequencies)."""
   n = np.arange(8)
-  matrix = np.sqrt(2.0 / 8.0) * np.cos(
-      (2 * n[None, :] + 1) * n[:, None] * np.pi / 16.0)
+  matrix = np.sqrt(2.0 / 8.0) * np.cos((2 * n[None, :] + 1) * n[:, None] * np.pi / 16.0)
   matrix[0] /= np.sqrt(2.0)
   return matrix
 
@@ -33,8 +32,12 @@ def forward(plane: np.ndarray) -> np.ndarray:
     (the DC term is 8 times the block mean minus 128).
   """
   rows, cols = plane.shape[0] // 8, plane.shape[1] // 8
-  blocks = (plane.astype(np.float32) - LEVEL_SHIFT).reshape(
-      rows, 8, cols, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
+  blocks = (
+    (plane.astype(np.float32) - LEVEL_SHIFT)
+    .reshape(rows, 8, cols, 8)
+    .transpose(0, 2, 1, 3)
+    .reshape(-1, 64)
+  )
   return (blocks @ _DCT_2D.T).reshape(rows, cols, 8, 8)
 
 

@@ -17,8 +17,12 @@ def _hermite(before: float, start: float, end: float, after: float, t: float, le
   tangent_end = (after - start) * length
   t2 = t * t
   t3 = t2 * t
-  return (start * (2 * t3 - 3 * t2 + 1) + tangent_start * (t3 - 2 * t2 + t)
-          + end * (-2 * t3 + 3 * t2) + tangent_end * (t3 - t2))
+  return (
+    start * (2 * t3 - 3 * t2 + 1)
+    + tangent_start * (t3 - 2 * t2 + t)
+    + end * (-2 * t3 + 3 * t2)
+    + tangent_end * (t3 - t2)
+  )
 
 
 @numba.njit(cache=True)
@@ -56,8 +60,9 @@ def _dering_block(block: np.ndarray, dc_step: float) -> None:
     length = end - start
     step = 1.0 / (length + 1)
     for i in range(start, end):
-      value = math.ceil(_hermite(255.0 - slope_in, 255.0, 255.0, 255.0 - slope_out,
-                                 (i - start + 1) * step, length))
+      value = math.ceil(
+        _hermite(255.0 - slope_in, 255.0, 255.0, 255.0 - slope_out, (i - start + 1) * step, length)
+      )
       block[ZIGZAG[i]] = min(value, ceiling)
     n += 1
 

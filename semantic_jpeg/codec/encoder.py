@@ -20,8 +20,11 @@ from semantic_jpeg.codec.options import DEFAULT_QUALITY
 from semantic_jpeg.codec.options import EncoderOptions
 
 MAX_SIDE = 65500  # Largest JPEG dimension libjpeg accepts.
-_MODES = {'trellis': modes.TrellisEncoder, 'dct': modes.DCTEncoder,
-          'composite': modes.CompositeEncoder}
+_MODES = {
+  "trellis": modes.TrellisEncoder,
+  "dct": modes.DCTEncoder,
+  "composite": modes.CompositeEncoder,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +40,7 @@ class EncodeReport:
     timings_ms: milliseconds per stage, and 'total'.
     target_met: size in [1 - tolerance, 1] x target (True with no target).
   """
+
   size: int
   target_size: int | None
   quality: float
@@ -46,10 +50,14 @@ class EncodeReport:
   target_met: bool
 
 
-def compress(image: np.ndarray, saliency_map: np.ndarray,
-             options: EncoderOptions | None = None, *,
-             exif: bytes | None = None,
-             icc_profile: bytes | None = None) -> tuple[bytes, EncodeReport]:
+def compress(
+  image: np.ndarray,
+  saliency_map: np.ndarray,
+  options: EncoderOptions | None = None,
+  *,
+  exif: bytes | None = None,
+  icc_profile: bytes | None = None,
+) -> tuple[bytes, EncodeReport]:
   """Compresses an image into one JPEG guided by a saliency map.
 
   Args:
@@ -72,11 +80,10 @@ def compress(image: np.ndarray, saliency_map: np.ndarray,
   options = options or EncoderOptions()
   clock = modes.Clock()
   saliency = plan.block_saliency(saliency_map, *image.shape[:2])
-  clock.lap('plan')
-  segments = bitstream.exif_segments(exif) + bitstream.icc_segments(
-      icc_profile)
+  clock.lap("plan")
+  segments = bitstream.exif_segments(exif) + bitstream.icc_segments(icc_profile)
   target = _target_size(image, options)
-  clock.lap('reference')
+  clock.lap("reference")
   encode = _MODES[options.mode](image, saliency, options, segments, clock)
   write = modes.progressive(encode, clock) if options.progressive else encode
   if target is None:
@@ -84,26 +91,36 @@ def compress(image: np.ndarray, saliency_map: np.ndarray,
     result = ratecontrol.SearchResult(quality, write(quality), 1, True)
   else:
     result = ratecontrol.search(
-        write, target, guess=encode.guess(options.match_jpeg_quality),
-        tolerance=options.tolerance, integer=options.mode == 'composite',
-        bounds=encode.KNOB_RANGE, resolution=encode.RESOLUTION)
-  clock.lap('search')
+      write,
+      target,
+      guess=encode.guess(options.match_jpeg_quality),
+      tolerance=options.tolerance,
+      integer=options.mode == "composite",
+      bounds=encode.KNOB_RANGE,
+      resolution=encode.RESOLUTION,
+    )
+  clock.lap("search")
   report = EncodeReport(
-      size=len(result.data), target_size=target, quality=result.quality,
-      quality_shares=_shares(encode.block_qualities(result.quality)),
-      steps=result.steps, timings_ms=clock.timings(), target_met=result.met)
+    size=len(result.data),
+    target_size=target,
+    quality=result.quality,
+    quality_shares=_shares(encode.block_qualities(result.quality)),
+    steps=result.steps,
+    timings_ms=clock.timings(),
+    target_met=result.met,
+  )
   return result.data, report
 
 
-def compress_decoded(image: image_io.DecodedImage, saliency_map: np.ndarray,
-                     options: EncoderOptions | None = None) -> tuple[bytes, EncodeReport]:
+def compress_decoded(
+  image: image_io.DecodedImage, saliency_map: np.ndarray, options: EncoderOptions | None = None
+) -> tuple[bytes, EncodeReport]:
   """`compress` for a decoded file: grayscale sources stay gray, EXIF and ICC carry over.
 
   The one path from a decoded file to JPEG bytes that the CLI and batch jobs share.
   """
   pixels = image.rgb[..., 0] if image.grayscale else image.rgb
-  return compress(pixels, saliency_map, options, exif=image.exif,
-                  icc_profile=image.icc_profile)
+  return compress(pixels, saliency_map, options, exif=image.exif, icc_profile=image.icc_profile)
 
 
 def _target_size(image: np.ndarray, options: EncoderOptions) -> int | None:
@@ -115,29 +132,25 @@ def _target_size(image: np.ndarray, options: EncoderOptions) -> int | None:
 
 def _shares(qualities: np.ndarray) -> dict[int, float]:
   """Share of blocks per quality, rounded to a multiple of 5."""
-  levels, counts = np.unique(5 * np.rint(qualities / 5).astype(int),
-                             return_counts=True)
-  return {int(l): c / qualities.size for l, c in zip(levels, counts)}
+  levels, counts = np.unique(5 * np.rint(qualities / 5).astype(int), return_counts=True)
+  return {int(level): c / qualities.size for level, c in zip(levels, counts)}
 
 
 def _check_image(image: np.ndarray) -> None:
   """Raises EncodeError unless image is (H, W) or (H, W, 3) uint8."""
   if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-    raise errors.EncodeError('image must be a uint8 numpy array')
+    raise errors.EncodeError("image must be a uint8 numpy array")
   if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
-    raise errors.EncodeError(
-        f'image shape {image.shape} is neither (H, W) nor (H, W, 3)')
+    raise errors.EncodeError(f"image shape {image.shape} is neither (H, W) nor (H, W, 3)")
   if not 1 <= min(image.shape[:2]) or max(image.shape[:2]) > MAX_SIDE:
-    raise errors.EncodeError(
-        f'image sides {image.shape[:2]} must be within 1..{MAX_SIDE}')
+    raise errors.EncodeError(f"image sides {image.shape[:2]} must be within 1..{MAX_SIDE}")
 
 
 def _check_map(saliency_map: np.ndarray) -> None:
   """Raises EncodeError unless the map is finite floats in [0, 1]."""
-  if not isinstance(saliency_map, np.ndarray) or not np.issubdtype(
-      saliency_map.dtype, np.floating):
-    raise errors.EncodeError('saliency map must be a float numpy array')
+  if not isinstance(saliency_map, np.ndarray) or not np.issubdtype(saliency_map.dtype, np.floating):
+    raise errors.EncodeError("saliency map must be a float numpy array")
   if saliency_map.size == 0 or not np.isfinite(saliency_map).all():
-    raise errors.EncodeError('saliency map is empty or has NaN/inf values')
+    raise errors.EncodeError("saliency map is empty or has NaN/inf values")
   if saliency_map.min() < 0 or saliency_map.max() > 1:
-    raise errors.EncodeError('saliency map values must lie in [0, 1]')
+    raise errors.EncodeError("saliency map values must lie in [0, 1]")

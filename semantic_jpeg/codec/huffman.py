@@ -102,7 +102,7 @@ def _libjpeg_code_sizes(counts: np.ndarray) -> np.ndarray:
     i -= 1
   bits[i] -= 1  # The reserved symbol takes the longest code.
   # Lengths go to symbols in order of their unlimited sizes, ties by symbol value.
-  order = np.argsort(sizes[:256], kind='mergesort')
+  order = np.argsort(sizes[:256], kind="mergesort")
   result = np.zeros(256, np.int64)
   length = 1
   for symbol in order:

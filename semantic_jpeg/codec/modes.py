@@ -9,8 +9,9 @@ own quality would keep (a per-block dead zone). Mode 'composite' reproduces the 
 stitch-and-re-encode method.
 """
 
+from collections.abc import Callable
 import time
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class Clock:
     self._last = now
 
   def timings(self) -> dict[str, float]:
-    return {**self._laps, 'total': 1e3 * (self._last - self._start)}
+    return {**self._laps, "total": 1e3 * (self._last - self._start)}
 
 
 class ModeEncoder(Protocol):
@@ -77,13 +78,20 @@ class TrellisEncoder:
 
   KNOB_RANGE = (1.0, 100.0)
   RESOLUTION = 0.01  # Table entries are integers: sizes move in (small) steps.
-  _BASIC_TABLES = (quantize.ROBIDOUX_TABLE * quantize.tilt(*LUMA_TILT),
-                   quantize.ROBIDOUX_TABLE * quantize.tilt(*CHROMA_TILT))
+  _BASIC_TABLES = (
+    quantize.ROBIDOUX_TABLE * quantize.tilt(*LUMA_TILT),
+    quantize.ROBIDOUX_TABLE * quantize.tilt(*CHROMA_TILT),
+  )
 
-  def __init__(self, image: np.ndarray, saliency: np.ndarray,
-               options: options_lib.EncoderOptions, segments: list[bytes],
-               clock: Clock):
-    subsampling = 'gray' if image.ndim == 2 else options.subsampling
+  def __init__(
+    self,
+    image: np.ndarray,
+    saliency: np.ndarray,
+    options: options_lib.EncoderOptions,
+    segments: list[bytes],
+    clock: Clock,
+  ):
+    subsampling = "gray" if image.ndim == 2 else options.subsampling
     self._size = image.shape[:2]
     self._segments = segments
     self._clock = clock
@@ -95,9 +103,10 @@ class TrellisEncoder:
     self._coefficients = [dct.forward(p) for p in planes]
     self._clipped = bool((self._luma >= 255).any())
     self._dering_step = None
-    clock.lap('dct')
+    clock.lap("dct")
     self._lambdas = plan.trellis_lambdas(
-        self._coefficients, self.block_qualities(policies.PAPER_QUALITY), options.strength)
+      self._coefficients, self.block_qualities(policies.PAPER_QUALITY), options.strength
+    )
     # float64 once, so that the trellis does not convert them at every knob.
     self._coefficients = [c.astype(np.float64) for c in self._coefficients]
     self._code_lengths = [None] * len(planes)
@@ -112,29 +121,37 @@ class TrellisEncoder:
     return 50.0 + float(reference or policies.PAPER_QUALITY) / 2.0
 
   def __call__(self, quality: float) -> bytes:
-    self._clock.lap('search')
-    tables = [quantize.staggered_table(basic, quality)
-              for basic in self._BASIC_TABLES[:len(self._coefficients)]]
+    self._clock.lap("search")
+    tables = [
+      quantize.staggered_table(basic, quality)
+      for basic in self._BASIC_TABLES[: len(self._coefficients)]
+    ]
     self._dering(tables[0][0, 0])
     components = []
     for index, coefficients in enumerate(self._coefficients):
       passes = 2 if self._code_lengths[index] is None else 1
       levels, self._code_lengths[index] = trellis.quantize(
-          coefficients, tables[min(index, 1)], self._lambdas[index], passes=passes,
-          symbol_bits=self._code_lengths[index])
+        coefficients,
+        tables[min(index, 1)],
+        self._lambdas[index],
+        passes=passes,
+        symbol_bits=self._code_lengths[index],
+      )
       components.append(levels)
-    self._clock.lap('quantize')
+    self._clock.lap("quantize")
     data = bitstream.insert_segments(
-        bitstream.encode(components, tables, *self._size), self._segments)
-    self._clock.lap('write')
+      bitstream.encode(components, tables, *self._size), self._segments
+    )
+    self._clock.lap("write")
     return data
 
   def _dering(self, dc_step: float) -> None:
     """Re-transforms the luma with overshoot deringing when white is clipped."""
     if self._clipped and dc_step != self._dering_step:
       self._dering_step = dc_step
-      self._coefficients[0] = dct.forward(
-          dering.dering(self._luma, float(dc_step))).astype(np.float64)
+      self._coefficients[0] = dct.forward(dering.dering(self._luma, float(dc_step))).astype(
+        np.float64
+      )
 
 
 class DCTEncoder:
@@ -145,24 +162,30 @@ class DCTEncoder:
   KNOB_RANGE = (1.0 - 100.0, 100.0 + policies.PAPER_QUALITY)
   RESOLUTION = 1e-3
 
-  def __init__(self, image: np.ndarray, saliency: np.ndarray,
-               options: options_lib.EncoderOptions, segments: list[bytes],
-               clock: Clock):
-    self._subsampling = 'gray' if image.ndim == 2 else options.subsampling
+  def __init__(
+    self,
+    image: np.ndarray,
+    saliency: np.ndarray,
+    options: options_lib.EncoderOptions,
+    segments: list[bytes],
+    clock: Clock,
+  ):
+    self._subsampling = "gray" if image.ndim == 2 else options.subsampling
     self._size = image.shape[:2]
     self._saliency = saliency
     self._options = options
     self._segments = segments
     self._clock = clock
     planes = colour.to_planes(image, self._subsampling)
-    clock.lap('colour')
+    clock.lap("colour")
     self._coefficients = [dct.forward(p) for p in planes]
-    clock.lap('dct')
+    clock.lap("dct")
 
   def block_qualities(self, quality: float) -> np.ndarray:
     """Luma block qualities at the knob."""
-    return policies.block_qualities(self._options.policy, self._saliency, quality,
-                                self._options.policy_params)
+    return policies.block_qualities(
+      self._options.policy, self._saliency, quality, self._options.policy_params
+    )
 
   def guess(self, reference: int | None) -> float:
     """Knob whose mean block quality equals the reference quality."""
@@ -170,21 +193,22 @@ class DCTEncoder:
     return 2.0 * reference - self.block_qualities(reference).mean()
 
   def __call__(self, quality: float) -> bytes:
-    self._clock.lap('search')
+    self._clock.lap("search")
     luma = self.block_qualities(quality)
     components, tables = [], []
     for index, coefficients in enumerate(self._coefficients):
-      qualities = luma if index == 0 else plan.chroma_qualities(
-          luma, self._subsampling)
+      qualities = luma if index == 0 else plan.chroma_qualities(luma, self._subsampling)
       basic = quantize.LUMA_TABLE if index == 0 else quantize.CHROMA_TABLE
       base = quantize.scaled_table(basic, qualities.max())
-      components.append(quantize.deadzone_quantize(
-          coefficients, base, quantize.scaled_table(basic, qualities)))
+      components.append(
+        quantize.deadzone_quantize(coefficients, base, quantize.scaled_table(basic, qualities))
+      )
       tables += [base] if index < 2 else []
-    self._clock.lap('quantize')
+    self._clock.lap("quantize")
     data = bitstream.insert_segments(
-        bitstream.encode(components, tables, *self._size), self._segments)
-    self._clock.lap('write')
+      bitstream.encode(components, tables, *self._size), self._segments
+    )
+    self._clock.lap("write")
     return data
 
 
@@ -194,17 +218,23 @@ class CompositeEncoder:
   KNOB_RANGE = (1.0, 100.0)  # OpenCV's quality.
   RESOLUTION = 1.0
 
-  def __init__(self, image: np.ndarray, saliency: np.ndarray,
-               options: options_lib.EncoderOptions, segments: list[bytes],
-               clock: Clock):
-    self._subsampling = 'gray' if image.ndim == 2 else options.subsampling
-    qualities = policies.block_qualities(options.policy, saliency,
-                                     policies.PAPER_QUALITY, options.policy_params)
+  def __init__(
+    self,
+    image: np.ndarray,
+    saliency: np.ndarray,
+    options: options_lib.EncoderOptions,
+    segments: list[bytes],
+    clock: Clock,
+  ):
+    self._subsampling = "gray" if image.ndim == 2 else options.subsampling
+    qualities = policies.block_qualities(
+      options.policy, saliency, policies.PAPER_QUALITY, options.policy_params
+    )
     self._levels = composite.LEVELS[composite.level_indices(qualities)]
     self._stitched = composite.stitch(image, qualities, self._subsampling)
     self._segments = segments
     self._clock = clock
-    clock.lap('stitch')
+    clock.lap("stitch")
 
   def block_qualities(self, quality: float) -> np.ndarray:
     """Levels the blocks were taken from (independent of the knob)."""
@@ -215,9 +245,9 @@ class CompositeEncoder:
     return float(reference or policies.PAPER_QUALITY)
 
   def __call__(self, quality: float) -> bytes:
-    self._clock.lap('search')
+    self._clock.lap("search")
     data = turbo.encode(self._stitched, quality, self._subsampling)
-    self._clock.lap('write')
+    self._clock.lap("write")
     return bitstream.insert_segments(data, self._segments)
 
 
@@ -226,11 +256,9 @@ def progressive(encode: Callable[[float], bytes], clock: Clock) -> Callable[[flo
 
   def write(quality: float) -> bytes:
     data = encode(quality)
-    clock.lap('write')
+    clock.lap("write")
     data = bitstream.progressive(data)
-    clock.lap('progressive')
+    clock.lap("progressive")
     return data
 
   return write
-
-

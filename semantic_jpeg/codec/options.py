@@ -3,15 +3,15 @@
 Plain Python and numpy: command lines build and check options without loading the encoder.
 """
 
+from collections.abc import Mapping
 import dataclasses
-from typing import Mapping
 
 from semantic_jpeg import errors
 from semantic_jpeg.codec import colour
 from semantic_jpeg.codec import policies
 from semantic_jpeg.codec import ratecontrol
 
-MODES = ('trellis', 'dct', 'composite')
+MODES = ("trellis", "dct", "composite")
 DEFAULT_QUALITY = 75.0
 MAX_STRENGTH = 10.0
 
@@ -41,10 +41,11 @@ class EncoderOptions:
   At most one of quality, target_size and match_jpeg_quality may be set;
   with none, quality is DEFAULT_QUALITY.
   """
-  mode: str = 'trellis'
-  policy: str = 'continuous'
+
+  mode: str = "trellis"
+  policy: str = "continuous"
   policy_params: Mapping[str, float] = dataclasses.field(default_factory=dict)
-  subsampling: str = '420'
+  subsampling: str = "420"
   quality: float | None = None
   target_size: int | None = None
   match_jpeg_quality: int | None = None
@@ -53,31 +54,29 @@ class EncoderOptions:
   strength: float = 1.0
 
   def __post_init__(self):
-    _check_choice('mode', self.mode, MODES)
-    _check_choice('subsampling', self.subsampling, colour.SUBSAMPLINGS)
+    _check_choice("mode", self.mode, MODES)
+    _check_choice("subsampling", self.subsampling, colour.SUBSAMPLINGS)
     policies.check_policy(self.policy, self.policy_params)
-    rates = [r for r in (self.quality, self.target_size,
-                         self.match_jpeg_quality) if r is not None]
+    rates = [r for r in (self.quality, self.target_size, self.match_jpeg_quality) if r is not None]
     if len(rates) > 1:
-      raise errors.EncodeError(
-          'set at most one of quality, target_size, match_jpeg_quality')
+      raise errors.EncodeError("set at most one of quality, target_size, match_jpeg_quality")
     if self.quality is not None and not 1 <= self.quality <= 100:
-      raise errors.EncodeError(f'quality {self.quality} is outside 1..100')
+      raise errors.EncodeError(f"quality {self.quality} is outside 1..100")
     if self.match_jpeg_quality is not None and (
-        self.match_jpeg_quality != int(self.match_jpeg_quality)
-        or not 1 <= self.match_jpeg_quality <= 100):
+      self.match_jpeg_quality != int(self.match_jpeg_quality)
+      or not 1 <= self.match_jpeg_quality <= 100
+    ):
       raise errors.EncodeError(
-          f'match_jpeg_quality {self.match_jpeg_quality} is not an integer '
-          'in 1..100')
+        f"match_jpeg_quality {self.match_jpeg_quality} is not an integer in 1..100"
+      )
     if self.target_size is not None and self.target_size <= 0:
-      raise errors.EncodeError(f'target_size {self.target_size} is not > 0')
+      raise errors.EncodeError(f"target_size {self.target_size} is not > 0")
     if not 0 <= self.strength <= MAX_STRENGTH:
-      raise errors.EncodeError(f'strength {self.strength} is outside 0..{MAX_STRENGTH}')
+      raise errors.EncodeError(f"strength {self.strength} is outside 0..{MAX_STRENGTH}")
     if not 0 < self.tolerance < 1:
-      raise errors.EncodeError(f'tolerance {self.tolerance} is outside (0, 1)')
+      raise errors.EncodeError(f"tolerance {self.tolerance} is outside (0, 1)")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
   if value not in choices:
-    raise errors.EncodeError(
-        f'{name} {value!r} is not one of {", ".join(choices)}')
+    raise errors.EncodeError(f"{name} {value!r} is not one of {', '.join(choices)}")

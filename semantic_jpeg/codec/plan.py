@@ -7,7 +7,7 @@ salient blocks keep more detail, the background gives up bits. The constants bel
 on Kodak (24 images) at the size of libjpeg-turbo's quality 50 (results/kodak).
 """
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -21,7 +21,7 @@ _LAMBDA_DIVISOR = 2.0**14.75
 LUMA_SCALE = 0.035
 CHROMA_SCALE = 0.05
 # The policy the trellis mode uses by default, and its parameters there.
-TRELLIS_POLICY_DEFAULTS = {'continuous': {'coverage': 0.4, 'softness': 0.35}}
+TRELLIS_POLICY_DEFAULTS = {"continuous": {"coverage": 0.4, "softness": 0.35}}
 # Policy qualities to lambda: 38 quality points (the default span) are a factor e.
 QUALITY_PER_LAMBDA_E_FOLD = 38.0
 # adaptive_strength: saliency strength 1.12 at activity 4.4, 0.4 to 1.3 times that; lambda scale
@@ -44,16 +44,17 @@ def block_saliency(saliency: np.ndarray, height: int, width: int) -> np.ndarray:
     return saliency.astype(np.float64)
   if saliency.shape != (height, width):
     raise errors.EncodeError(
-        f'saliency map shape {saliency.shape} matches neither the blocks '
-        f'{grid} nor the pixels {(height, width)} of the image')
+      f"saliency map shape {saliency.shape} matches neither the blocks "
+      f"{grid} nor the pixels {(height, width)} of the image"
+    )
   return blocks.from_pixels(saliency)
 
 
 def chroma_qualities(luma: np.ndarray, subsampling: str) -> np.ndarray:
   """Chroma block qualities: the max over the luma blocks each one covers."""
-  if subsampling != '420':
+  if subsampling != "420":
     return luma
-  padded = np.pad(luma, ((0, luma.shape[0] % 2), (0, luma.shape[1] % 2)), mode='edge')
+  padded = np.pad(luma, ((0, luma.shape[0] % 2), (0, luma.shape[1] % 2)), mode="edge")
   rows, cols = padded.shape[0] // 2, padded.shape[1] // 2
   return padded.reshape(rows, 2, cols, 2).max(axis=(1, 3))
 
@@ -63,8 +64,9 @@ def trellis_policy_params(policy: str, params: Mapping[str, float]) -> dict[str,
   return {**TRELLIS_POLICY_DEFAULTS.get(policy, {}), **params}
 
 
-def trellis_lambdas(coefficients: list[np.ndarray], qualities: np.ndarray,
-                    strength: float) -> list[np.ndarray]:
+def trellis_lambdas(
+  coefficients: list[np.ndarray], qualities: np.ndarray, strength: float
+) -> list[np.ndarray]:
   """Per-block trellis lambdas of each component: texture-adaptive, luma weighted by the map.
 
   Args:
@@ -80,7 +82,9 @@ def trellis_lambdas(coefficients: list[np.ndarray], qualities: np.ndarray,
     flat = component.reshape(-1, 64)
     lam = texture_lambdas(flat, base * scale)
     if index == 0:
-      weights = -image_strength * strength * (qualities - centre).ravel() / QUALITY_PER_LAMBDA_E_FOLD
+      weights = (
+        -image_strength * strength * (qualities - centre).ravel() / QUALITY_PER_LAMBDA_E_FOLD
+      )
       lam = lam * saliency_multipliers(flat, weights)
     lambdas.append(lam.reshape(component.shape[:2]))
   return lambdas

@@ -8,8 +8,9 @@ their levels are the paper's at quality 50 (its reference) and move with
 the knob, one for one.
 """
 
+from collections.abc import Callable
+from collections.abc import Mapping
 import inspect
-from typing import Callable, Mapping
 
 import numpy as np
 
@@ -20,8 +21,14 @@ PAPER_QUALITY = 50.0  # Quality at which the paper models give its levels.
 Policy = Callable[..., np.ndarray]
 
 
-def continuous(saliency: np.ndarray, quality: float, *, span: float = 38.0,
-               coverage: float = 0.25, softness: float = 0.2) -> np.ndarray:
+def continuous(
+  saliency: np.ndarray,
+  quality: float,
+  *,
+  span: float = 38.0,
+  coverage: float = 0.25,
+  softness: float = 0.2,
+) -> np.ndarray:
   """The default: quality rises by `span` across a smooth step in map rank.
 
   Blocks are ranked by saliency (rank in (0, 1)); the step (a smoothstep
@@ -35,7 +42,7 @@ def continuous(saliency: np.ndarray, quality: float, *, span: float = 38.0,
 
 def _ranks(saliency: np.ndarray) -> np.ndarray:
   """Rank of each block in (0, 1), ties broken by position (deterministic)."""
-  order = np.argsort(saliency.ravel(), kind='stable')
+  order = np.argsort(saliency.ravel(), kind="stable")
   ranks = np.empty(saliency.size)
   ranks[order] = (np.arange(saliency.size) + 0.5) / saliency.size
   return ranks.reshape(saliency.shape)
@@ -52,15 +59,15 @@ def uniform(saliency: np.ndarray, quality: float) -> np.ndarray:
   return np.full(saliency.shape, float(quality))
 
 
-def threshold(saliency: np.ndarray, quality: float, *, low: float = 70.0,
-              high: float = 100.0) -> np.ndarray:
+def threshold(
+  saliency: np.ndarray, quality: float, *, low: float = 70.0, high: float = 100.0
+) -> np.ndarray:
   """Paper model 1 (hard-coded): above the mean saliency `high`, else `low`."""
   levels = np.where(saliency > saliency.mean(), high, low)
   return _paper(levels, quality)
 
 
-def linear(saliency: np.ndarray, quality: float, *,
-           low: float = 30.0) -> np.ndarray:
+def linear(saliency: np.ndarray, quality: float, *, low: float = 30.0) -> np.ndarray:
   """Paper model 2: `low` plus 10 per tenth of the map's maximum."""
   peak = saliency.max()
   tenths = np.floor(10.0 * saliency / peak) if peak > 0 else 0.0 * saliency
@@ -70,28 +77,38 @@ def linear(saliency: np.ndarray, quality: float, *,
 def percentile(saliency: np.ndarray, quality: float) -> np.ndarray:
   """Paper model 3: quality 20, 30, ..., 100 by saliency decile."""
   deciles = np.percentile(saliency, np.arange(10, 101, 10))
-  rank = np.searchsorted(deciles, saliency, side='right')
+  rank = np.searchsorted(deciles, saliency, side="right")
   return _paper(20.0 + 10.0 * rank, quality)
 
 
 def discrete_percentile(saliency: np.ndarray, quality: float) -> np.ndarray:
   """Paper model 4: below the 20th/60th/90th percentile 50/70/90, else 100."""
   edges = np.percentile(saliency, [20, 60, 90])
-  rank = np.searchsorted(edges, saliency, side='right')
+  rank = np.searchsorted(edges, saliency, side="right")
   return _paper(np.array([50.0, 70.0, 90.0, 100.0])[rank], quality)
 
 
-def two_level(saliency: np.ndarray, quality: float, *,
-              percent: float = 50.0, low: float = 30.0,
-              high: float = 90.0) -> np.ndarray:
+def two_level(
+  saliency: np.ndarray,
+  quality: float,
+  *,
+  percent: float = 50.0,
+  low: float = 30.0,
+  high: float = 90.0,
+) -> np.ndarray:
   """Paper model 5: below the `percent` percentile `low`, else `high`."""
   edge = np.percentile(saliency, percent)
   return _paper(np.where(saliency < edge, low, high), quality)
 
 
-def two_level_high_coverage(saliency: np.ndarray, quality: float, *,
-                            percent: float = 50.0, low: float = 80.0,
-                            high: float = 100.0) -> np.ndarray:
+def two_level_high_coverage(
+  saliency: np.ndarray,
+  quality: float,
+  *,
+  percent: float = 50.0,
+  low: float = 80.0,
+  high: float = 100.0,
+) -> np.ndarray:
   """Paper model 6 (its default): as two_level with levels 80 and 100."""
   return two_level(saliency, quality, percent=percent, low=low, high=high)
 
@@ -102,37 +119,39 @@ def _paper(levels: np.ndarray, quality: float) -> np.ndarray:
 
 
 POLICIES: dict[str, Policy] = {
-    'continuous': continuous,
-    'uniform': uniform,
-    'threshold': threshold,
-    'linear': linear,
-    'percentile': percentile,
-    'discrete_percentile': discrete_percentile,
-    'two_level': two_level,
-    'two_level_high_coverage': two_level_high_coverage,
+  "continuous": continuous,
+  "uniform": uniform,
+  "threshold": threshold,
+  "linear": linear,
+  "percentile": percentile,
+  "discrete_percentile": discrete_percentile,
+  "two_level": two_level,
+  "two_level_high_coverage": two_level_high_coverage,
 }
 
 
 def policy_parameters(name: str) -> dict[str, float]:
   """Returns a policy's parameters and their defaults."""
   if name not in POLICIES:
-    raise errors.EncodeError(
-        f'unknown policy {name!r}; choose from {", ".join(POLICIES)}')
+    raise errors.EncodeError(f"unknown policy {name!r}; choose from {', '.join(POLICIES)}")
   signature = inspect.signature(POLICIES[name])
-  return {p.name: p.default for p in signature.parameters.values()
-          if p.kind is inspect.Parameter.KEYWORD_ONLY}
+  return {
+    p.name: p.default
+    for p in signature.parameters.values()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY
+  }
 
 
 def check_policy(name: str, params: Mapping[str, float]) -> None:
   """Raises EncodeError for an unknown policy or parameter."""
   unknown = set(params) - set(policy_parameters(name))
   if unknown:
-    raise errors.EncodeError(
-        f'policy {name!r} has no parameter(s) {", ".join(sorted(unknown))}')
+    raise errors.EncodeError(f"policy {name!r} has no parameter(s) {', '.join(sorted(unknown))}")
 
 
-def block_qualities(name: str, saliency: np.ndarray, quality: float,
-                    params: Mapping[str, float]) -> np.ndarray:
+def block_qualities(
+  name: str, saliency: np.ndarray, quality: float, params: Mapping[str, float]
+) -> np.ndarray:
   """Runs a policy and clamps its qualities to 1..100."""
   check_policy(name, params)
   qualities = POLICIES[name](saliency, quality, **params)

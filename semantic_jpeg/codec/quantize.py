@@ -10,36 +10,106 @@ import numpy as np
 
 # ITU-T T.81 Annex K, tables K.1 and K.2, natural (row-major) order.
 LUMA_TABLE = np.array(
-    [[16, 11, 10, 16, 24, 40, 51, 61],
-     [12, 12, 14, 19, 26, 58, 60, 55],
-     [14, 13, 16, 24, 40, 57, 69, 56],
-     [14, 17, 22, 29, 51, 87, 80, 62],
-     [18, 22, 37, 56, 68, 109, 103, 77],
-     [24, 35, 55, 64, 81, 104, 113, 92],
-     [49, 64, 78, 87, 103, 121, 120, 101],
-     [72, 92, 95, 98, 112, 100, 103, 99]], dtype=np.int32)
+  [
+    [16, 11, 10, 16, 24, 40, 51, 61],
+    [12, 12, 14, 19, 26, 58, 60, 55],
+    [14, 13, 16, 24, 40, 57, 69, 56],
+    [14, 17, 22, 29, 51, 87, 80, 62],
+    [18, 22, 37, 56, 68, 109, 103, 77],
+    [24, 35, 55, 64, 81, 104, 113, 92],
+    [49, 64, 78, 87, 103, 121, 120, 101],
+    [72, 92, 95, 98, 112, 100, 103, 99],
+  ],
+  dtype=np.int32,
+)
 CHROMA_TABLE = np.full((8, 8), 99, dtype=np.int32)
-CHROMA_TABLE[:4, :4] = [[17, 18, 24, 47],
-                        [18, 21, 26, 66],
-                        [24, 26, 56, 99],
-                        [47, 66, 99, 99]]
+CHROMA_TABLE[:4, :4] = [[17, 18, 24, 47], [18, 21, 26, 66], [24, 26, 56, 99], [47, 66, 99, 99]]
 
 # mozjpeg's default base table (index 3, N. Robidoux), for luma and chroma alike.
 ROBIDOUX_TABLE = np.array(
-    [[16, 16, 16, 18, 25, 37, 56, 85],
-     [16, 17, 20, 27, 34, 40, 53, 75],
-     [16, 20, 24, 31, 43, 62, 91, 135],
-     [18, 27, 31, 40, 53, 74, 106, 156],
-     [25, 34, 43, 53, 69, 94, 131, 189],
-     [37, 40, 62, 74, 94, 124, 169, 238],
-     [56, 53, 91, 106, 131, 169, 226, 311],
-     [85, 75, 135, 156, 189, 238, 311, 418]], dtype=np.int32)
+  [
+    [16, 16, 16, 18, 25, 37, 56, 85],
+    [16, 17, 20, 27, 34, 40, 53, 75],
+    [16, 20, 24, 31, 43, 62, 91, 135],
+    [18, 27, 31, 40, 53, 74, 106, 156],
+    [25, 34, 43, 53, 69, 94, 131, 189],
+    [37, 40, 62, 74, 94, 124, 169, 238],
+    [56, 53, 91, 106, 131, 169, 226, 311],
+    [85, 75, 135, 156, 189, 238, 311, 418],
+  ],
+  dtype=np.int32,
+)
 
 # Natural (row-major) index of each zigzag position.
-ZIGZAG = np.array([0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40,
-                   48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29,
-                   22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47,
-                   55, 62, 63], dtype=np.int64)
+ZIGZAG = np.array(
+  [
+    0,
+    1,
+    8,
+    16,
+    9,
+    2,
+    3,
+    10,
+    17,
+    24,
+    32,
+    25,
+    18,
+    11,
+    4,
+    5,
+    12,
+    19,
+    26,
+    33,
+    40,
+    48,
+    41,
+    34,
+    27,
+    20,
+    13,
+    6,
+    7,
+    14,
+    21,
+    28,
+    35,
+    42,
+    49,
+    56,
+    57,
+    50,
+    43,
+    36,
+    29,
+    22,
+    15,
+    23,
+    30,
+    37,
+    44,
+    51,
+    58,
+    59,
+    52,
+    45,
+    38,
+    31,
+    39,
+    46,
+    53,
+    60,
+    61,
+    54,
+    47,
+    55,
+    62,
+    63,
+  ],
+  dtype=np.int64,
+)
 
 MIN_QUALITY = 1.0
 MAX_QUALITY = 100.0
@@ -82,7 +152,7 @@ def _staggered_offsets() -> np.ndarray:
   """Rounding offsets in (0, 1), one per entry: the bit-reversed zigzag position, (8, 8)."""
   position = np.empty(64, np.int64)
   position[ZIGZAG] = np.arange(64)
-  reversed_bits = np.array([int(f'{i:06b}'[::-1], 2) for i in range(64)])
+  reversed_bits = np.array([int(f"{i:06b}"[::-1], 2) for i in range(64)])
   return ((reversed_bits[position] + 0.5) / 64.0).reshape(8, 8)
 
 
@@ -118,13 +188,13 @@ def quantize(coefficients: np.ndarray, table: np.ndarray) -> np.ndarray:
   Returns:
     int16 levels clipped to the baseline range.
   """
-  levels = np.sign(coefficients) * np.floor(
-      np.abs(coefficients) / table + 0.5)
+  levels = np.sign(coefficients) * np.floor(np.abs(coefficients) / table + 0.5)
   return _clip_baseline(levels)
 
 
-def deadzone_quantize(coefficients: np.ndarray, base_table: np.ndarray,
-                      block_tables: np.ndarray) -> np.ndarray:
+def deadzone_quantize(
+  coefficients: np.ndarray, base_table: np.ndarray, block_tables: np.ndarray
+) -> np.ndarray:
   """Quantizes with the base table, keeping only what block tables keep.
 
   A coefficient survives only if it is non-zero when quantized with its

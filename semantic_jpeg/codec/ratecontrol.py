@@ -7,9 +7,9 @@ inside the bracket (bisection where the bracket stops halving, as at a jump
 in size), so a few encodes suffice.
 """
 
+from collections.abc import Callable
 import dataclasses
 import math
-from typing import Callable
 
 from semantic_jpeg import errors
 
@@ -30,16 +30,23 @@ class SearchResult:
     steps: number of encodes the search ran.
     met: whether the size lies in [(1 - tolerance) * target, target].
   """
+
   quality: float
   data: bytes
   steps: int
   met: bool
 
 
-def search(encode: Callable[[float], bytes], target: int, *, guess: float,
-           tolerance: float = DEFAULT_TOLERANCE, integer: bool = False,
-           bounds: tuple[float, float] = (MIN_QUALITY, MAX_QUALITY),
-           resolution: float = 1e-3) -> SearchResult:
+def search(
+  encode: Callable[[float], bytes],
+  target: int,
+  *,
+  guess: float,
+  tolerance: float = DEFAULT_TOLERANCE,
+  integer: bool = False,
+  bounds: tuple[float, float] = (MIN_QUALITY, MAX_QUALITY),
+  resolution: float = 1e-3,
+) -> SearchResult:
   """Finds the knob whose file is at most `target` bytes and closest to it.
 
   Args:
@@ -60,8 +67,9 @@ def search(encode: Callable[[float], bytes], target: int, *, guess: float,
   Raises:
     EncodeError: the file at the lowest knob already exceeds the target.
   """
-  state = _Bracket(target, tolerance, integer, max(resolution, 1.0) if integer else resolution,
-                   bounds)
+  state = _Bracket(
+    target, tolerance, integer, max(resolution, 1.0) if integer else resolution, bounds
+  )
   quality = state.snap(guess)
   while True:
     state.add(quality, encode(quality))
@@ -70,8 +78,8 @@ def search(encode: Callable[[float], bytes], target: int, *, guess: float,
     quality = state.next_quality()
   if state.below is None:
     raise errors.EncodeError(
-        f'target of {target} bytes is below the smallest possible file '
-        f'({len(state.above[1])} bytes)')
+      f"target of {target} bytes is below the smallest possible file ({len(state.above[1])} bytes)"
+    )
   best_quality, best = state.below
   return SearchResult(best_quality, best, state.steps, state.met())
 
@@ -79,8 +87,14 @@ def search(encode: Callable[[float], bytes], target: int, *, guess: float,
 class _Bracket:
   """Search state: the closest encodes below and above the target."""
 
-  def __init__(self, target: int, tolerance: float, integer: bool, resolution: float,
-               bounds: tuple[float, float]):
+  def __init__(
+    self,
+    target: int,
+    tolerance: float,
+    integer: bool,
+    resolution: float,
+    bounds: tuple[float, float],
+  ):
     self.target = target
     self.low, self.high = bounds
     self.floor = (1.0 - tolerance) * target

@@ -28,8 +28,9 @@ _DC_RANGE = (-1024, 1023)
 
 
 @numba.njit(cache=True)
-def _quantize_block(scaled, lam, symbol_bits, levels_out, prefix, positions, costs, parents,
-                    chosen):
+def _quantize_block(
+  scaled, lam, symbol_bits, levels_out, prefix, positions, costs, parents, chosen
+):
   """Trellis over one block: `scaled` holds |c| / q in zigzag order; signs are applied later."""
   prefix[0] = 0.0
   for k in range(1, 64):
@@ -89,8 +90,9 @@ def _quantize_block(scaled, lam, symbol_bits, levels_out, prefix, positions, cos
 
 
 @numba.njit(cache=True)
-def quantize_blocks(coefficients: np.ndarray, table: np.ndarray, lambdas: np.ndarray,
-                    symbol_bits: np.ndarray) -> np.ndarray:
+def quantize_blocks(
+  coefficients: np.ndarray, table: np.ndarray, lambdas: np.ndarray, symbol_bits: np.ndarray
+) -> np.ndarray:
   """Trellis-quantizes blocks.
 
   Args:
@@ -117,8 +119,9 @@ def quantize_blocks(coefficients: np.ndarray, table: np.ndarray, lambdas: np.nda
     levels[block, 0] = int(min(max(rounded_dc, _DC_RANGE[0]), _DC_RANGE[1]))
     for k in range(1, 64):
       scaled[k] = abs(coefficients[block, ZIGZAG[k]]) / table[ZIGZAG[k]]
-    _quantize_block(scaled, lambdas[block], symbol_bits, zigzag_levels, prefix, positions,
-                    costs, parents, chosen)
+    _quantize_block(
+      scaled, lambdas[block], symbol_bits, zigzag_levels, prefix, positions, costs, parents, chosen
+    )
     for k in range(1, 64):
       index = ZIGZAG[k]
       sign = 1 if coefficients[block, index] >= 0 else -1
@@ -126,9 +129,14 @@ def quantize_blocks(coefficients: np.ndarray, table: np.ndarray, lambdas: np.nda
   return levels
 
 
-def quantize(coefficients: np.ndarray, table: np.ndarray, lambdas: np.ndarray, *,
-             passes: int = 2, symbol_bits: np.ndarray | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
+def quantize(
+  coefficients: np.ndarray,
+  table: np.ndarray,
+  lambdas: np.ndarray,
+  *,
+  passes: int = 2,
+  symbol_bits: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
   """Trellis-quantizes a component, re-estimating code lengths between passes.
 
   Args:
@@ -149,5 +157,3 @@ def quantize(coefficients: np.ndarray, table: np.ndarray, lambdas: np.ndarray, *
     levels = quantize_blocks(flat, steps, block_lambdas, bits)
     bits = huffman.code_lengths(huffman.symbol_counts(levels))
   return levels.reshape(coefficients.shape), bits
-
-

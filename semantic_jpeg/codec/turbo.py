@@ -6,19 +6,21 @@ import numpy as np
 
 from semantic_jpeg import errors
 
-_SAMPLING = {'420': cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420,
-             '444': cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444}
+_SAMPLING = {
+  "420": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420,
+  "444": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444,
+}
 
 
-def encode(image: np.ndarray, quality: float, subsampling: str = '420') -> bytes:
+def encode(image: np.ndarray, quality: float, subsampling: str = "420") -> bytes:
   """RGB or grayscale uint8 pixels as a JPEG at an integer quality (default settings otherwise)."""
   params = [cv2.IMWRITE_JPEG_QUALITY, int(round(quality))]
   if image.ndim == 3:
     params += [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, _SAMPLING[subsampling]]
     image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-  ok, data = cv2.imencode('.jpg', image, params)
+  ok, data = cv2.imencode(".jpg", image, params)
   if not ok:
-    raise errors.EncodeError(f'OpenCV could not encode at quality {quality}')
+    raise errors.EncodeError(f"OpenCV could not encode at quality {quality}")
   return data.tobytes()
 
 

@@ -1,4 +1,4 @@
-"""Compressing buckets of images with Apache Beam: match -> read -> decode -> RunInference -> encode.
+"""Compressing buckets of images with Apache Beam: match, read, decode, RunInference, encode.
 
 Needs the optional `apache-beam` package (`pip install 'semantic-jpeg[beam]'`). The steps use the
 library's own pieces, so a file comes out byte for byte as `semantic-jpeg compress` writes it:
@@ -8,11 +8,14 @@ Beam's `FileSystems` (local paths and object stores alike), written under a temp
 renamed. Files that fail go to a dead-letter output, `errors.jsonl`, and the pipeline goes on.
 """
 
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Sequence
 import dataclasses
 import json
 import posixpath
+from typing import Any
 import uuid
-from typing import Any, Iterable, Iterator, Sequence
 
 import apache_beam as beam
 from apache_beam.io import fileio
@@ -34,6 +37,7 @@ COUNTERS = ("images", "bytes_in", "bytes_out", "failures", "skipped")
 @dataclasses.dataclass(frozen=True)
 class JobOptions:
   """What the pipeline does with each file (the compressor's own options)."""
+
   output_dir: str
   encoder_options: encoder.EncoderOptions
   saliency_options: SaliencyOptions = SaliencyOptions()
@@ -67,7 +71,8 @@ class DecodeFn(beam.DoFn):
   def process(self, readable: fileio.ReadableFile) -> Iterator[Any]:
     path = readable.metadata.path
     if not self._options.overwrite and FileSystems.exists(
-        output_path(self._options.output_dir, path)):
+      output_path(self._options.output_dir, path)
+    ):
       _counter("skipped").inc()
       return
     try:
@@ -87,8 +92,13 @@ class SaliencyModelHandler(inference.ModelHandler):
   bounds the cost), so the map is exactly the one the CLI computes.
   """
 
-  def __init__(self, saliency_options: SaliencyOptions, saved_model: str | None = None,
-               model_kwargs: dict[str, Any] | None = None, max_batch_size: int = 8):
+  def __init__(
+    self,
+    saliency_options: SaliencyOptions,
+    saved_model: str | None = None,
+    model_kwargs: dict[str, Any] | None = None,
+    max_batch_size: int = 8,
+  ):
     self._options = saliency_options
     self._saved_model = saved_model
     self._model_kwargs = model_kwargs or {}
@@ -97,12 +107,16 @@ class SaliencyModelHandler(inference.ModelHandler):
   def load_model(self) -> Any:
     if self._saved_model:
       import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
       return tf.saved_model.load(self._saved_model).signatures["saliency_image"]
     return saliency.load_model(**self._model_kwargs)
 
-  def run_inference(self, batch: Sequence[image_io.DecodedImage], model: Any,
-                    inference_args: dict[str, Any] | None = None
-                    ) -> Iterable[inference.PredictionResult]:
+  def run_inference(
+    self,
+    batch: Sequence[image_io.DecodedImage],
+    model: Any,
+    inference_args: dict[str, Any] | None = None,
+  ) -> Iterable[inference.PredictionResult]:
     del inference_args
     for image in batch:
       if isinstance(model, saliency.MSROIModel):
@@ -122,16 +136,22 @@ class EncodeWriteFn(beam.DoFn):
     path, result = element
     target = output_path(self._options.output_dir, path)
     try:
-      data, report = encoder.compress_decoded(result.example, np.asarray(result.inference),
-                                              self._options.encoder_options)
+      data, report = encoder.compress_decoded(
+        result.example, np.asarray(result.inference), self._options.encoder_options
+      )
       _write_atomic(target, data)
     except (errors.SemanticJpegError, OSError) as e:
       yield _error(path, str(e).splitlines()[0])
       return
     _counter("images").inc()
     _counter("bytes_out").inc(len(data))
-    yield {"file": path, "output": target, "bytes": len(data), "quality": report.quality,
-           "target_met": report.target_met}
+    yield {
+      "file": path,
+      "output": target,
+      "bytes": len(data),
+      "quality": report.quality,
+      "target_met": report.target_met,
+    }
 
 
 def _write_atomic(path: str, data: bytes) -> None:
@@ -143,28 +163,39 @@ def _write_atomic(path: str, data: bytes) -> None:
 
 def build(pipeline: beam.Pipeline, input_pattern: str, options: JobOptions) -> None:
   """Adds the compression steps to `pipeline`."""
-  decoded = (pipeline
-             | "Match" >> fileio.MatchFiles(input_pattern)
-             | "Read" >> fileio.ReadMatches()
-             | "Decode" >> beam.ParDo(DecodeFn(options)).with_outputs(ERRORS, main="images"))
+  decoded = (
+    pipeline
+    | "Match" >> fileio.MatchFiles(input_pattern)
+    | "Read" >> fileio.ReadMatches()
+    | "Decode" >> beam.ParDo(DecodeFn(options)).with_outputs(ERRORS, main="images")
+  )
   handler = inference.KeyedModelHandler(
-      SaliencyModelHandler(options.saliency_options, options.saved_model, options.model))
-  encoded = (decoded.images
-             | "Saliency" >> inference.RunInference(handler)
-             | "EncodeWrite" >> beam.ParDo(EncodeWriteFn(options)).with_outputs(
-                 ERRORS, main="written"))
-  _ = ((decoded[ERRORS], encoded[ERRORS])
-       | "AllErrors" >> beam.Flatten()
-       | "WriteErrors" >> beam.io.WriteToText(FileSystems.join(options.output_dir, ERRORS),
-                                              file_name_suffix=".jsonl", num_shards=1,
-                                              shard_name_template=""))
+    SaliencyModelHandler(options.saliency_options, options.saved_model, options.model)
+  )
+  encoded = (
+    decoded.images
+    | "Saliency" >> inference.RunInference(handler)
+    | "EncodeWrite" >> beam.ParDo(EncodeWriteFn(options)).with_outputs(ERRORS, main="written")
+  )
+  _ = (
+    (decoded[ERRORS], encoded[ERRORS])
+    | "AllErrors" >> beam.Flatten()
+    | "WriteErrors"
+    >> beam.io.WriteToText(
+      FileSystems.join(options.output_dir, ERRORS),
+      file_name_suffix=".jsonl",
+      num_shards=1,
+      shard_name_template="",
+    )
+  )
 
 
 def counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
   """The job's counters (committed values where the runner has them)."""
   values = dict.fromkeys(COUNTERS, 0)
-  for counter in result.metrics().query(beam.metrics.MetricsFilter().with_namespace(
-      NAMESPACE))["counters"]:
+  for counter in result.metrics().query(beam.metrics.MetricsFilter().with_namespace(NAMESPACE))[
+    "counters"
+  ]:
     committed = counter.committed if counter.committed is not None else counter.attempted
     values[counter.key.metric.name] += committed
   return values

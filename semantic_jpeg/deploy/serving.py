@@ -27,8 +27,7 @@ _FACE_KEYS = ("num_faces", "face_boxes", "face_scores")
 class SaliencyServing(tf.Module):
   """The model plus its serving signatures, ready for `tf.saved_model.save`."""
 
-  def __init__(self, model: saliency.MSROIModel,
-               options: SaliencyOptions = SaliencyOptions()):
+  def __init__(self, model: saliency.MSROIModel, options: SaliencyOptions = SaliencyOptions()):
     super().__init__(name="semantic_jpeg")
     self.model = model
     self.face_detector = model.face_detector  # Tracked here too: its weights are variables.
@@ -36,13 +35,22 @@ class SaliencyServing(tf.Module):
 
   def _saliency(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
     o = self.options
-    return self.model.saliency(images, tf.constant(o.top_k), tf.constant(o.max_side),
-                               tf.constant(o.face_weight), tf.constant(o.threshold))
+    return self.model.saliency(
+      images,
+      tf.constant(o.top_k),
+      tf.constant(o.max_side),
+      tf.constant(o.face_weight),
+      tf.constant(o.threshold),
+    )
 
   def _outputs(self, out: dict[str, tf.Tensor], block_size: tf.Tensor) -> dict[str, tf.Tensor]:
-    result = {"block_map": out["block_map"], "block_height": block_size[:, 0],
-              "block_width": block_size[:, 1], "top_classes": out["top_classes"],
-              "top_scores": out["top_scores"]}
+    result = {
+      "block_map": out["block_map"],
+      "block_height": block_size[:, 0],
+      "block_width": block_size[:, 1],
+      "top_classes": out["top_classes"],
+      "top_scores": out["top_scores"],
+    }
     result.update({k: out[k] for k in _FACE_KEYS if k in out})
     return result
 
@@ -72,24 +80,31 @@ class SaliencyServing(tf.Module):
 
   def _per_image_specs(self) -> dict[str, tf.TypeSpec]:
     k = min(self.options.top_k, len(self.model.class_names))
-    specs = {"block_map": tf.RaggedTensorSpec([None, None], tf.float32, ragged_rank=1),
-             "block_size": tf.TensorSpec([2], tf.int32),
-             "top_classes": tf.TensorSpec([k], tf.int32),
-             "top_scores": tf.TensorSpec([k], tf.float32)}
+    specs = {
+      "block_map": tf.RaggedTensorSpec([None, None], tf.float32, ragged_rank=1),
+      "block_size": tf.TensorSpec([2], tf.int32),
+      "top_classes": tf.TensorSpec([k], tf.int32),
+      "top_scores": tf.TensorSpec([k], tf.float32),
+    }
     if self.face_detector is not None:
       faces = self.face_detector.max_faces
-      specs.update(num_faces=tf.TensorSpec([], tf.int32),
-                   face_boxes=tf.TensorSpec([faces, 4], tf.float32),
-                   face_scores=tf.TensorSpec([faces], tf.float32))
+      specs.update(
+        num_faces=tf.TensorSpec([], tf.int32),
+        face_boxes=tf.TensorSpec([faces, 4], tf.float32),
+        face_scores=tf.TensorSpec([faces], tf.float32),
+      )
     return specs
 
   def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
-    return {"serving_default": self.serving_default.get_concrete_function(),
-            "saliency_image": self.saliency_image.get_concrete_function()}
+    return {
+      "serving_default": self.serving_default.get_concrete_function(),
+      "saliency_image": self.saliency_image.get_concrete_function(),
+    }
 
 
-def export(model: saliency.MSROIModel, directory: str,
-           options: SaliencyOptions = SaliencyOptions()) -> None:
+def export(
+  model: saliency.MSROIModel, directory: str, options: SaliencyOptions = SaliencyOptions()
+) -> None:
   """Writes the SavedModel (one TF Serving version directory)."""
   module = SaliencyServing(model, options)
   tf.saved_model.save(module, directory, signatures=module.signatures())

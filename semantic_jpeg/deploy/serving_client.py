@@ -10,10 +10,10 @@ parsers are plain functions, so they can be tested against the SavedModel in-pro
 import base64
 import dataclasses
 import json
-import socket
+from typing import Any
+from typing import Protocol
 import urllib.error
 import urllib.request
-from typing import Any, Protocol
 
 import numpy as np
 
@@ -28,6 +28,7 @@ DEFAULT_TIMEOUT_S = 30.0
 @dataclasses.dataclass(frozen=True)
 class RemoteMap:
   """One image's answer: the 8x8-block map (padding cropped) and the top classes."""
+
   block_map: np.ndarray
   top_classes: np.ndarray
   top_scores: np.ndarray
@@ -54,51 +55,61 @@ def parse_outputs(outputs: dict[str, Any], count: int) -> list[RemoteMap]:
     scores = np.asarray(outputs["top_scores"], np.float32)
   except (KeyError, TypeError, ValueError) as e:
     raise errors.ServingError(f"malformed answer from the saliency server ({e!r})") from None
-  if not (block_map.ndim == 3 and len(block_map) == len(heights) == len(widths) == len(classes)
-          == count and np.all(heights <= block_map.shape[1])
-          and np.all(widths <= block_map.shape[2])):
+  if not (
+    block_map.ndim == 3
+    and len(block_map) == len(heights) == len(widths) == len(classes) == count
+    and np.all(heights <= block_map.shape[1])
+    and np.all(widths <= block_map.shape[2])
+  ):
     raise errors.ServingError(
-        f"malformed answer from the saliency server: {count} images sent, shapes "
-        f"{block_map.shape}, {heights.shape}, {classes.shape} returned")
-  return [RemoteMap(block_map[i, :heights[i], :widths[i]], classes[i], scores[i])
-          for i in range(count)]
+      f"malformed answer from the saliency server: {count} images sent, shapes "
+      f"{block_map.shape}, {heights.shape}, {classes.shape} returned"
+    )
+  return [
+    RemoteMap(block_map[i, : heights[i], : widths[i]], classes[i], scores[i]) for i in range(count)
+  ]
 
 
 # REST (TF Serving's JSON API, columnar "inputs" format).
 
+
 def rest_request(pngs: list[bytes]) -> dict[str, Any]:
   """The JSON body of a REST predict request."""
-  return {"signature_name": SIGNATURE,
-          "inputs": {"image_bytes": [{"b64": base64.b64encode(p).decode()} for p in pngs]}}
+  return {
+    "signature_name": SIGNATURE,
+    "inputs": {"image_bytes": [{"b64": base64.b64encode(p).decode()} for p in pngs]},
+  }
 
 
 def parse_rest_response(body: Any, count: int) -> list[RemoteMap]:
   if not isinstance(body, dict) or not isinstance(body.get("outputs"), dict):
-    raise errors.ServingError(
-        f"malformed answer from the saliency server: {str(body)[:200]}")
+    raise errors.ServingError(f"malformed answer from the saliency server: {str(body)[:200]}")
   return parse_outputs(body["outputs"], count)
 
 
 class RestClient:
   """REST client: POST http://HOST:PORT/v1/models/NAME:predict."""
 
-  def __init__(self, address: str, model_name: str = DEFAULT_MODEL_NAME,
-               timeout: float = DEFAULT_TIMEOUT_S):
+  def __init__(
+    self, address: str, model_name: str = DEFAULT_MODEL_NAME, timeout: float = DEFAULT_TIMEOUT_S
+  ):
     self.address = address
     self._url = f"{address.rstrip('/')}/v1/models/{model_name}:predict"
     self._timeout = timeout
 
   def maps(self, images: list[np.ndarray]) -> list[RemoteMap]:
     body = json.dumps(rest_request(encode_images(images))).encode()
-    request = urllib.request.Request(self._url, data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+      self._url, data=body, headers={"Content-Type": "application/json"}
+    )
     try:
       with urllib.request.urlopen(request, timeout=self._timeout) as response:
         answer = json.loads(response.read())
     except urllib.error.HTTPError as e:
-      raise errors.ServingError(f"saliency server {self._url}: HTTP {e.code} "
-                                f"{e.read()[:200].decode(errors='replace')}") from None
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as e:
+      raise errors.ServingError(
+        f"saliency server {self._url}: HTTP {e.code} {e.read()[:200].decode(errors='replace')}"
+      ) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
       reason = getattr(e, "reason", e)
       raise errors.ServingError(f"saliency server {self._url} unreachable ({reason})") from None
     except ValueError:
@@ -108,10 +119,12 @@ class RestClient:
 
 # gRPC (tensorflow_serving.apis.PredictionService).
 
+
 def grpc_request(pngs: list[bytes], model_name: str = DEFAULT_MODEL_NAME):
   """A PredictRequest proto for `serving_default`."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from tensorflow_serving.apis import predict_pb2  # pylint: disable=g-import-not-at-top
+
   request = predict_pb2.PredictRequest()
   request.model_spec.name = model_name
   request.model_spec.signature_name = SIGNATURE
@@ -121,24 +134,26 @@ def grpc_request(pngs: list[bytes], model_name: str = DEFAULT_MODEL_NAME):
 
 def parse_grpc_response(response, count: int) -> list[RemoteMap]:
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
   return parse_outputs({k: tf.make_ndarray(v) for k, v in response.outputs.items()}, count)
 
 
 class GrpcClient:
   """gRPC client for HOST:PORT."""
 
-  def __init__(self, address: str, model_name: str = DEFAULT_MODEL_NAME,
-               timeout: float = DEFAULT_TIMEOUT_S):
+  def __init__(
+    self, address: str, model_name: str = DEFAULT_MODEL_NAME, timeout: float = DEFAULT_TIMEOUT_S
+  ):
     try:
       import grpc  # pylint: disable=g-import-not-at-top
       from tensorflow_serving.apis import prediction_service_pb2_grpc  # pylint: disable=g-import-not-at-top
     except ImportError:
-      raise errors.ServingError("gRPC needs the tensorflow-serving-api package: "
-                                "pip install 'semantic-jpeg[serving]'") from None
+      raise errors.ServingError(
+        "gRPC needs the tensorflow-serving-api package: pip install 'semantic-jpeg[serving]'"
+      ) from None
     self.address = address
     self._grpc = grpc
-    self._stub = prediction_service_pb2_grpc.PredictionServiceStub(
-        grpc.insecure_channel(address))
+    self._stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(address))
     self._model_name = model_name
     self._timeout = timeout
 
@@ -147,17 +162,20 @@ class GrpcClient:
     try:
       response = self._stub.Predict(request, timeout=self._timeout)
     except self._grpc.RpcError as e:
-      raise errors.ServingError(f"saliency server {self.address}: {e.code().name} "
-                                f"({e.details()})") from None
+      raise errors.ServingError(
+        f"saliency server {self.address}: {e.code().name} ({e.details()})"
+      ) from None
     return parse_grpc_response(response, len(images))
 
 
-def connect(address: str, model_name: str = DEFAULT_MODEL_NAME,
-            timeout: float = DEFAULT_TIMEOUT_S) -> MapClient:
+def connect(
+  address: str, model_name: str = DEFAULT_MODEL_NAME, timeout: float = DEFAULT_TIMEOUT_S
+) -> MapClient:
   """A REST client for http(s)://HOST:PORT, else a gRPC client for HOST:PORT."""
   if address.startswith(("http://", "https://")):
     return RestClient(address, model_name, timeout)
   if ":" not in address:
-    raise errors.ServingError(f"saliency server {address!r} is neither http://HOST:PORT nor "
-                              "HOST:PORT")
+    raise errors.ServingError(
+      f"saliency server {address!r} is neither http://HOST:PORT nor HOST:PORT"
+    )
   return GrpcClient(address, model_name, timeout)

@@ -9,8 +9,8 @@
   rate matching takes the largest file not above the target.
 """
 
+from collections.abc import Callable
 import importlib
-from typing import Callable
 
 import jpeglib
 import numpy as np
@@ -21,7 +21,7 @@ from semantic_jpeg.codec import quantize
 from semantic_jpeg.codec import ratecontrol
 from semantic_jpeg.codec import turbo
 
-MOZJPEG = 'mozjpeg403'
+MOZJPEG = "mozjpeg403"
 _MAX_TABLE_ENTRY = 32767  # mozjpeg's defaults allow 16-bit tables (not baseline).
 
 
@@ -37,30 +37,37 @@ def mozjpeg(rgb: np.ndarray, quality: float) -> bytes:
   image = jpeglib.from_spatial(np.ascontiguousarray(rgb))
   with bitstream.jpeglib_file(MOZJPEG) as path:
     image.write_spatial(path, qt=mozjpeg_tables(quality))
-    with open(path, 'rb') as f:
+    with open(path, "rb") as f:
       return f.read()
 
 
 def jpegli(rgb: np.ndarray, quality: float) -> bytes:
   """jpegli at an integer quality (needs the `pyjpegli` package)."""
   try:
-    pyjpegli = importlib.import_module('pyjpegli')
+    pyjpegli = importlib.import_module("pyjpegli")
   except ImportError:
-    raise errors.EncodeError('jpegli needs the pyjpegli package: pip install pyjpegli') from None
+    raise errors.EncodeError("jpegli needs the pyjpegli package: pip install pyjpegli") from None
   height, width = rgb.shape[:2]
   return pyjpegli.encode(np.ascontiguousarray(rgb).tobytes(), width, height, int(quality))
 
 
 ENCODERS: dict[str, tuple[Callable[[np.ndarray, float], bytes], bool]] = {
-    'turbo': (turbo.encode, True),  # (encode, integer qualities only)
-    'mozjpeg': (mozjpeg, False),
-    'jpegli': (jpegli, True),
+  "turbo": (turbo.encode, True),  # (encode, integer qualities only)
+  "mozjpeg": (mozjpeg, False),
+  "jpegli": (jpegli, True),
 }
 
 
-def rate_matched(name: str, rgb: np.ndarray, target: int, *, guess: float = 50.0,
-                 tolerance: float = ratecontrol.DEFAULT_TOLERANCE) -> ratecontrol.SearchResult:
+def rate_matched(
+  name: str,
+  rgb: np.ndarray,
+  target: int,
+  *,
+  guess: float = 50.0,
+  tolerance: float = ratecontrol.DEFAULT_TOLERANCE,
+) -> ratecontrol.SearchResult:
   """The encoder's largest file at most `target` bytes (within tolerance where it can)."""
   encode, integer = ENCODERS[name]
-  return ratecontrol.search(lambda q: encode(rgb, q), target, guess=guess,
-                            tolerance=tolerance, integer=integer)
+  return ratecontrol.search(
+    lambda q: encode(rgb, q), target, guess=guess, tolerance=tolerance, integer=integer
+  )

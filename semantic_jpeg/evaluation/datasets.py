@@ -8,8 +8,9 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 
-def builder(*, tfds_name: str | None = None, image_folder: str | None = None,
-            data_dir: str | None = None) -> tfds.core.DatasetBuilder:
+def builder(
+  *, tfds_name: str | None = None, image_folder: str | None = None, data_dir: str | None = None
+) -> tfds.core.DatasetBuilder:
   """The builder of a TFDS dataset (prepared, downloading if it must) or of ROOT/SPLIT/CLASS/*.
 
   Raises:
@@ -33,5 +34,6 @@ def split(dataset_builder: tfds.core.DatasetBuilder, name: str) -> tf.data.Datas
   try:
     return dataset_builder.as_dataset(split=name)
   except (ValueError, KeyError) as e:
-    raise ValueError(f"split {name!r}: {str(e).splitlines()[0]} (the data has "
-                     f"{list(dataset_builder.info.splits)})") from None
+    raise ValueError(
+      f"split {name!r}: {str(e).splitlines()[0]} (the data has {list(dataset_builder.info.splits)})"
+    ) from None

@@ -19,11 +19,13 @@ for semantic consistency the model classifies the decoded image too. Images are 
 parallel worker processes, each loading the model once.
 """
 
+from collections.abc import Iterable
+from collections.abc import Iterator
 import dataclasses
 import multiprocessing
 import os
 import time
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -35,10 +37,9 @@ from semantic_jpeg.evaluation import metrics
 from semantic_jpeg.saliency import model as saliency
 from semantic_jpeg.saliency.options import SaliencyOptions
 
-ENCODERS = ('turbo', 'uniform', 'composite', 'dct', 'semantic', 'progressive', 'mozjpeg',
-            'jpegli')
+ENCODERS = ("turbo", "uniform", "composite", "dct", "semantic", "progressive", "mozjpeg", "jpegli")
 SALIENT_SHARE = 0.25  # The map's top quarter of blocks counts as salient.
-PAPER_POLICY = 'two_level_high_coverage'  # The paper's default mixing model.
+PAPER_POLICY = "two_level_high_coverage"  # The paper's default mixing model.
 
 Image = tuple[str, np.ndarray | str]  # (name, RGB pixels or a file path)
 
@@ -52,6 +53,7 @@ class Settings:
   slow_metrics: also compute VIFP and MS-SSIM (about 1 s per file).
   weights: weights from tools/train.py for the map model (default: ImageNet).
   """
+
   qualities: tuple[int, ...] = (50,)
   encoders: tuple[str, ...] = ENCODERS
   slow_metrics: bool = True
@@ -61,6 +63,7 @@ class Settings:
 @dataclasses.dataclass
 class ImageResult:
   """One image's rows (one per encoder and quality) and the map they were scored with."""
+
   name: str
   rows: list[dict[str, Any]]
   block_map: np.ndarray
@@ -71,35 +74,47 @@ def salient_blocks(block_map: np.ndarray, share: float = SALIENT_SHARE) -> np.nd
   return block_map >= np.quantile(block_map, 1.0 - share)
 
 
-def _encode(name: str, rgb: np.ndarray, block_map: np.ndarray, target: int,
-            quality: int) -> tuple[bytes, float, bool]:
+def _encode(
+  name: str, rgb: np.ndarray, block_map: np.ndarray, target: int, quality: int
+) -> tuple[bytes, float, bool]:
   """(file, knob, target met) of one encoder at the target size."""
   if name in baselines.ENCODERS:
     result = baselines.rate_matched(name, rgb, target, guess=quality)
     return result.data, result.quality, result.met
-  options = {'uniform': dict(policy='uniform'),
-             'composite': dict(mode='composite', policy=PAPER_POLICY),
-             'dct': dict(mode='dct'), 'semantic': {}, 'progressive': dict(progressive=True)}[name]
-  data, report = encoder.compress(rgb, block_map,
-                                  encoder.EncoderOptions(target_size=target, **options))
+  options = {
+    "uniform": dict(policy="uniform"),
+    "composite": dict(mode="composite", policy=PAPER_POLICY),
+    "dct": dict(mode="dct"),
+    "semantic": {},
+    "progressive": dict(progressive=True),
+  }[name]
+  data, report = encoder.compress(
+    rgb, block_map, encoder.EncoderOptions(target_size=target, **options)
+  )
   return data, report.quality, report.target_met
 
 
-def _salient_cuts(rgb: np.ndarray, decoded: np.ndarray,
-                  block_map: np.ndarray) -> dict[str, float]:
-  """PSNR-HVS-M over the map's top 10 % and top 50 % of blocks (the gain must not hinge on one cut)."""
-  return {f'salient_psnr_hvsm_top{round(100 * share)}':
-          metrics.salient_psnr_hvsm(rgb, decoded, salient_blocks(block_map, share))
-          for share in (0.1, 0.5)}
+def _salient_cuts(rgb: np.ndarray, decoded: np.ndarray, block_map: np.ndarray) -> dict[str, float]:
+  """PSNR-HVS-M over the map's top 10 % and top 50 % of blocks: a gain must not hinge on a cut."""
+  return {
+    f"salient_psnr_hvsm_top{round(100 * share)}": metrics.salient_psnr_hvsm(
+      rgb, decoded, salient_blocks(block_map, share)
+    )
+    for share in (0.1, 0.5)
+  }
 
 
-def _semantic_consistency(model: saliency.MSROIModel, original: saliency.SaliencyResult,
-                          decoded: np.ndarray) -> dict[str, float]:
+def _semantic_consistency(
+  model: saliency.MSROIModel, original: saliency.SaliencyResult, decoded: np.ndarray
+) -> dict[str, float]:
   """Whether the model still sees the same classes in the decoded image."""
   classes = saliency.compute_map(model, decoded, SaliencyOptions(face_weight=0.0))
-  return {'top1_same': float(classes.top_classes[0] == original.top_classes[0]),
-          'top5_overlap': (len(set(classes.top_classes) & set(original.top_classes)) /
-                           len(original.top_classes))}
+  return {
+    "top1_same": float(classes.top_classes[0] == original.top_classes[0]),
+    "top5_overlap": (
+      len(set(classes.top_classes) & set(original.top_classes)) / len(original.top_classes)
+    ),
+  }
 
 
 def evaluate_image(model: saliency.MSROIModel, image: Image, settings: Settings) -> ImageResult:
@@ -116,15 +131,29 @@ def evaluate_image(model: saliency.MSROIModel, image: Image, settings: Settings)
       data, knob, met = _encode(encoder_name, rgb, original.block_map, target, quality)
       encode_ms = 1e3 * (time.perf_counter() - start)
       decoded = turbo.decode(data)
-      rows.append({
-          'image': name, 'encoder': encoder_name, 'quality': quality, 'target_bytes': target,
-          'bytes': len(data), 'bpp': 8.0 * len(data) / (rgb.shape[0] * rgb.shape[1]),
-          'size_ratio': len(data) / target, 'rate_matched': met, 'knob': knob,
-          'encode_ms': encode_ms,
-          **metrics.full_reference(rgb, decoded, salient_blocks=salient,
-                                   block_map=original.block_map, slow=settings.slow_metrics),
+      rows.append(
+        {
+          "image": name,
+          "encoder": encoder_name,
+          "quality": quality,
+          "target_bytes": target,
+          "bytes": len(data),
+          "bpp": 8.0 * len(data) / (rgb.shape[0] * rgb.shape[1]),
+          "size_ratio": len(data) / target,
+          "rate_matched": met,
+          "knob": knob,
+          "encode_ms": encode_ms,
+          **metrics.full_reference(
+            rgb,
+            decoded,
+            salient_blocks=salient,
+            block_map=original.block_map,
+            slow=settings.slow_metrics,
+          ),
           **_salient_cuts(rgb, decoded, original.block_map),
-          **_semantic_consistency(model, original, decoded)})
+          **_semantic_consistency(model, original, decoded),
+        }
+      )
   return ImageResult(name, rows, original.block_map)
 
 
@@ -136,6 +165,7 @@ def _init_worker(settings: Settings) -> None:
   """Loads the model once per worker process, with one thread per process."""
   global _worker_model, _worker_settings
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
   tf.config.threading.set_intra_op_parallelism_threads(1)
   tf.config.threading.set_inter_op_parallelism_threads(1)
   _worker_model, _worker_settings = saliency.load_model(weights=settings.weights), settings
@@ -145,15 +175,16 @@ def _evaluate_in_worker(image: Image) -> ImageResult:
   return evaluate_image(_worker_model, image, _worker_settings)
 
 
-def evaluate(images: Iterable[Image], settings: Settings, *,
-             workers: int = 1) -> Iterator[ImageResult]:
+def evaluate(
+  images: Iterable[Image], settings: Settings, *, workers: int = 1
+) -> Iterator[ImageResult]:
   """Evaluates images, in this process (workers=1) or in worker processes, as they finish."""
   if workers <= 1:
     model = saliency.load_model(weights=settings.weights)
     for image in images:
       yield evaluate_image(model, image, settings)
     return
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  context = multiprocessing.get_context('spawn')  # TensorFlow does not survive fork.
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork.
   with context.Pool(workers, initializer=_init_worker, initargs=(settings,)) as pool:
     yield from pool.imap_unordered(_evaluate_in_worker, images)

@@ -62,15 +62,14 @@ with contextlib.redirect_stdout(io.StringIO()):  # It prints a PyTorch notice.
   # process on sizes that are not a multiple of 8.
   from psnr_hvsm import numpy as hvsm_numpy
 
-PAPER_METRICS = ('psnr', 'ssim', 'ms_ssim', 'vifp', 'psnr_hvs', 'psnr_hvsm')
+PAPER_METRICS = ("psnr", "ssim", "ms_ssim", "vifp", "psnr_hvs", "psnr_hvsm")
 BLOCK = blocks.BLOCK
 SSIM_FILTER = 11  # Gaussian window side of tf.image.ssim and ms_ssim.
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # TF's, per scale.
 VIFP_MIN_SIDE = 41  # Below, scale 4 is smaller than its window: wrong values.
 
 
-def psnr(reference: np.ndarray, distorted: np.ndarray,
-         mask: np.ndarray | None = None) -> float:
+def psnr(reference: np.ndarray, distorted: np.ndarray, mask: np.ndarray | None = None) -> float:
   """PSNR in dB over all channels; `mask` (bool [H, W]) limits the pixels.
 
   Identical images give inf.
@@ -79,19 +78,17 @@ def psnr(reference: np.ndarray, distorted: np.ndarray,
   if mask is not None:
     mask = np.asarray(mask)
     if mask.shape != reference.shape[:2] or mask.dtype != bool:
-      raise ValueError(f'mask is {mask.dtype} {mask.shape}, not bool '
-                       f'{reference.shape[:2]}')
+      raise ValueError(f"mask is {mask.dtype} {mask.shape}, not bool {reference.shape[:2]}")
     if not mask.any():
-      raise ValueError('mask selects no pixel')
+      raise ValueError("mask selects no pixel")
   return _psnr(reference, distorted, mask)
 
 
 def ssim(reference: np.ndarray, distorted: np.ndarray) -> float:
   """tf.image.ssim with max_val 255, averaged over channels."""
   _check_pair(reference, distorted)
-  _check_side(reference, SSIM_FILTER, 'ssim')
-  return float(tf.image.ssim(_channels(reference), _channels(distorted),
-                             max_val=255))
+  _check_side(reference, SSIM_FILTER, "ssim")
+  return float(tf.image.ssim(_channels(reference), _channels(distorted), max_val=255))
 
 
 def ms_ssim(reference: np.ndarray, distorted: np.ndarray) -> float:
@@ -102,23 +99,24 @@ def ms_ssim(reference: np.ndarray, distorted: np.ndarray) -> float:
   use only the scales that fit: the first weights, renormalised to sum 1.
   """
   _check_pair(reference, distorted)
-  _check_side(reference, SSIM_FILTER, 'ms_ssim')
+  _check_side(reference, SSIM_FILTER, "ms_ssim")
   side, scales = min(reference.shape[:2]), 1
-  while (scales < len(MS_SSIM_WEIGHTS)
-         and -(-side // 2**scales) >= SSIM_FILTER):
+  while scales < len(MS_SSIM_WEIGHTS) and -(-side // 2**scales) >= SSIM_FILTER:
     scales += 1
   weights = MS_SSIM_WEIGHTS[:scales]
   if scales < len(MS_SSIM_WEIGHTS):
     weights = tuple(w / sum(weights) for w in weights)
-  return float(tf.image.ssim_multiscale(
-      _channels(reference), _channels(distorted), max_val=255,
-      power_factors=weights))
+  return float(
+    tf.image.ssim_multiscale(
+      _channels(reference), _channels(distorted), max_val=255, power_factors=weights
+    )
+  )
 
 
 def vifp(reference: np.ndarray, distorted: np.ndarray) -> float:
   """sewar's pixel-domain VIF (sigma_nsq 2) on 8-bit luma; ~1 if identical."""
   _check_pair(reference, distorted)
-  _check_side(reference, VIFP_MIN_SIDE, 'vifp')
+  _check_side(reference, VIFP_MIN_SIDE, "vifp")
   return float(full_ref.vifp(_luma(reference), _luma(distorted)))
 
 
@@ -135,40 +133,35 @@ def psnr_hvsm(reference: np.ndarray, distorted: np.ndarray) -> float:
 def ssimulacra2(reference: np.ndarray, distorted: np.ndarray) -> float:
   """SSIMULACRA 2 score: 100 identical, lower worse (can go negative)."""
   _check_pair(reference, distorted)
-  _check_side(reference, BLOCK, 'ssimulacra2')
+  _check_side(reference, BLOCK, "ssimulacra2")
   # The package reads files only; uncompressed in-memory PNM costs ~1 ms.
-  return float(ssimulacra2_lib.compute_ssimulacra2(_pnm(reference),
-                                                   _pnm(distorted)))
+  return float(ssimulacra2_lib.compute_ssimulacra2(_pnm(reference), _pnm(distorted)))
 
 
-def block_mask(salient_blocks: np.ndarray, height: int,
-               width: int) -> np.ndarray:
+def block_mask(salient_blocks: np.ndarray, height: int, width: int) -> np.ndarray:
   """Bool block grid [ceil(H/8), ceil(W/8)] -> bool pixel mask [H, W]."""
-  return blocks.to_pixels(_salient_grid(salient_blocks, height, width), height,
-                    width)
+  return blocks.to_pixels(_salient_grid(salient_blocks, height, width), height, width)
 
 
-def salient_psnr(reference: np.ndarray, distorted: np.ndarray,
-                 salient_blocks: np.ndarray) -> float:
+def salient_psnr(reference: np.ndarray, distorted: np.ndarray, salient_blocks: np.ndarray) -> float:
   """PSNR over the pixels of the salient 8x8 blocks."""
   _check_pair(reference, distorted)
-  return psnr(reference, distorted,
-              block_mask(salient_blocks, *reference.shape[:2]))
+  return psnr(reference, distorted, block_mask(salient_blocks, *reference.shape[:2]))
 
 
-def salient_psnr_hvsm(reference: np.ndarray, distorted: np.ndarray,
-                      salient_blocks: np.ndarray) -> float:
+def salient_psnr_hvsm(
+  reference: np.ndarray, distorted: np.ndarray, salient_blocks: np.ndarray
+) -> float:
   """PSNR-HVS-M over the complete salient 8x8 blocks (partial ones skipped)."""
   tiles = _hvs_tiles(reference, distorted)[1]
   salient = _salient_grid(salient_blocks, *reference.shape[:2])
-  salient = salient[:tiles.shape[0], :tiles.shape[1]]
+  salient = salient[: tiles.shape[0], : tiles.shape[1]]
   if not salient.any():
-    raise ValueError('no complete 8x8 block is salient')
+    raise ValueError("no complete 8x8 block is salient")
   return _hvs_db(tiles[salient].mean())
 
 
-def map_weighted_psnr(reference: np.ndarray, distorted: np.ndarray,
-                      block_map: np.ndarray) -> float:
+def map_weighted_psnr(reference: np.ndarray, distorted: np.ndarray, block_map: np.ndarray) -> float:
   """PSNR with each pixel's squared error weighted by its block's map value.
 
   `block_map` is float [ceil(H/8), ceil(W/8)] in [0, 1]; all zeros gives
@@ -176,94 +169,94 @@ def map_weighted_psnr(reference: np.ndarray, distorted: np.ndarray,
   """
   _check_pair(reference, distorted)
   height, width = reference.shape[:2]
-  block_map = _check_grid(block_map, height, width, 'block_map').astype(float)
+  block_map = _check_grid(block_map, height, width, "block_map").astype(float)
   if not np.all((block_map >= 0) & (block_map <= 1)):
-    raise ValueError('block_map has values outside [0, 1]')
+    raise ValueError("block_map has values outside [0, 1]")
   weights = blocks.to_pixels(block_map, height, width)
   return _psnr(reference, distorted, weights if weights.any() else None)
 
 
-def full_reference(reference: np.ndarray, distorted: np.ndarray, *,
-                   salient_blocks: np.ndarray | None = None,
-                   block_map: np.ndarray | None = None,
-                   slow: bool = True) -> dict[str, float]:
+def full_reference(
+  reference: np.ndarray,
+  distorted: np.ndarray,
+  *,
+  salient_blocks: np.ndarray | None = None,
+  block_map: np.ndarray | None = None,
+  slow: bool = True,
+) -> dict[str, float]:
   """All metrics by name; slow=False skips 'ms_ssim' and 'vifp'.
 
   'salient_psnr' and 'salient_psnr_hvsm' come with salient_blocks,
   'map_weighted_psnr' with block_map.
   """
-  scores = {name: metric(reference, distorted)
-            for name, metric in _IMAGE_METRICS.items()
-            if slow or name not in ('ms_ssim', 'vifp')}
+  scores = {
+    name: metric(reference, distorted)
+    for name, metric in _IMAGE_METRICS.items()
+    if slow or name not in ("ms_ssim", "vifp")
+  }
   if salient_blocks is not None:
-    scores['salient_psnr'] = salient_psnr(reference, distorted, salient_blocks)
-    scores['salient_psnr_hvsm'] = salient_psnr_hvsm(reference, distorted,
-                                                    salient_blocks)
+    scores["salient_psnr"] = salient_psnr(reference, distorted, salient_blocks)
+    scores["salient_psnr_hvsm"] = salient_psnr_hvsm(reference, distorted, salient_blocks)
   if block_map is not None:
-    scores['map_weighted_psnr'] = map_weighted_psnr(reference, distorted,
-                                                    block_map)
+    scores["map_weighted_psnr"] = map_weighted_psnr(reference, distorted, block_map)
   return scores
 
 
 _IMAGE_METRICS = {
-    'psnr': psnr,
-    'ssim': ssim,
-    'ms_ssim': ms_ssim,
-    'vifp': vifp,
-    'psnr_hvs': psnr_hvs,
-    'psnr_hvsm': psnr_hvsm,
-    'ssimulacra2': ssimulacra2,
+  "psnr": psnr,
+  "ssim": ssim,
+  "ms_ssim": ms_ssim,
+  "vifp": vifp,
+  "psnr_hvs": psnr_hvs,
+  "psnr_hvsm": psnr_hvsm,
+  "ssimulacra2": ssimulacra2,
 }
 
 
 def _check_pair(reference: np.ndarray, distorted: np.ndarray) -> None:
   """Raises ImageError unless both are uint8 images of one shape."""
-  for name, image in (('reference', reference), ('distorted', distorted)):
+  for name, image in (("reference", reference), ("distorted", distorted)):
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-      raise errors.ImageError(
-          f'{name} is {getattr(image, "dtype", type(image))}, not uint8')
+      raise errors.ImageError(f"{name} is {getattr(image, 'dtype', type(image))}, not uint8")
     if image.ndim != 2 and (image.ndim != 3 or image.shape[2] != 3):
-      raise errors.ImageError(
-          f'{name} has shape {image.shape}, not [H, W] or [H, W, 3]')
+      raise errors.ImageError(f"{name} has shape {image.shape}, not [H, W] or [H, W, 3]")
   if reference.shape != distorted.shape:
-    raise errors.ImageError(f'reference {reference.shape} and distorted '
-                            f'{distorted.shape} differ in shape')
+    raise errors.ImageError(
+      f"reference {reference.shape} and distorted {distorted.shape} differ in shape"
+    )
 
 
 def _check_side(image: np.ndarray, minimum: int, metric: str) -> None:
   """Raises ImageError if the image's short side is below `minimum`."""
   if min(image.shape[:2]) < minimum:
     raise errors.ImageError(
-        f'{metric} needs images of at least {minimum}x{minimum} pixels, '
-        f'got {image.shape[:2]}')
+      f"{metric} needs images of at least {minimum}x{minimum} pixels, got {image.shape[:2]}"
+    )
 
 
-def _check_grid(grid: np.ndarray, height: int, width: int,
-                name: str) -> np.ndarray:
+def _check_grid(grid: np.ndarray, height: int, width: int, name: str) -> np.ndarray:
   """The grid as an array, if it has one value per 8x8 block of the image."""
   grid = np.asarray(grid)
   shape = blocks.grid_shape(height, width)
   if grid.shape != shape:
-    raise ValueError(f'{name} has shape {grid.shape}, not the block grid '
-                     f'{shape} of a {height}x{width} image')
+    raise ValueError(
+      f"{name} has shape {grid.shape}, not the block grid {shape} of a {height}x{width} image"
+    )
   return grid
 
 
-def _salient_grid(salient_blocks: np.ndarray, height: int,
-                  width: int) -> np.ndarray:
+def _salient_grid(salient_blocks: np.ndarray, height: int, width: int) -> np.ndarray:
   """The salient block grid, checked to be bool with one value per block."""
-  salient_blocks = _check_grid(salient_blocks, height, width, 'salient_blocks')
+  salient_blocks = _check_grid(salient_blocks, height, width, "salient_blocks")
   if salient_blocks.dtype != bool:
-    raise ValueError(f'salient_blocks is {salient_blocks.dtype}, not bool')
+    raise ValueError(f"salient_blocks is {salient_blocks.dtype}, not bool")
   return salient_blocks
 
 
-def _psnr(reference: np.ndarray, distorted: np.ndarray,
-          weights: np.ndarray | None) -> float:
+def _psnr(reference: np.ndarray, distorted: np.ndarray, weights: np.ndarray | None) -> float:
   """PSNR of the per-pixel squared error (channel mean), weighted by pixel."""
   error = (reference.astype(np.float64) - distorted) ** 2
-  mse = np.average(error.reshape(error.shape[:2] + (-1,)).mean(axis=2),
-                   weights=weights)
+  mse = np.average(error.reshape(error.shape[:2] + (-1,)).mean(axis=2), weights=weights)
   return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
@@ -280,28 +273,25 @@ def _luma(image: np.ndarray) -> np.ndarray:
 def _pnm(image: np.ndarray) -> io.BytesIO:
   """The image as an in-memory PPM (RGB) or PGM (gray) file."""
   buffer = io.BytesIO()
-  Image.fromarray(image).save(buffer, format='PPM')
+  Image.fromarray(image).save(buffer, format="PPM")
   buffer.seek(0)
   return buffer
 
 
-def _hvs_tiles(reference: np.ndarray,
-               distorted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _hvs_tiles(reference: np.ndarray, distorted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   """PSNR-HVS and PSNR-HVS-M MSE per complete 8x8 block, [H // 8, W // 8]."""
   _check_pair(reference, distorted)
-  _check_side(reference, BLOCK, 'psnr_hvs')
+  _check_side(reference, BLOCK, "psnr_hvs")
   rows, cols = reference.shape[0] // BLOCK, reference.shape[1] // BLOCK
-  a, b = (_hvs_luma(image[:rows * BLOCK, :cols * BLOCK])
-          for image in (reference, distorted))
-  with np.errstate(divide='ignore', invalid='ignore'):  # Flat blocks.
+  a, b = (_hvs_luma(image[: rows * BLOCK, : cols * BLOCK]) for image in (reference, distorted))
+  with np.errstate(divide="ignore", invalid="ignore"):  # Flat blocks.
     hvs, hvsm = hvsm_numpy.hvs_hvsm_mse_tiles(a, b)
   return hvs.reshape(rows, cols), hvsm.reshape(rows, cols)
 
 
 def _hvs_luma(image: np.ndarray) -> np.ndarray:
   """Luma in [0, 1] as psnr-hvsm measures it: 8-bit studio Y' of RGB."""
-  return (hvsm_numpy.bt601ycbcr(image)[0] if image.ndim == 3
-          else image / 255.0)
+  return hvsm_numpy.bt601ycbcr(image)[0] if image.ndim == 3 else image / 255.0
 
 
 def _hvs_db(mse: float) -> float:

@@ -23,8 +23,14 @@ def overlay(rgb: np.ndarray, saliency_map: np.ndarray, alpha: float = 0.5) -> np
 def most_salient_window(block_map: np.ndarray, side_blocks: int) -> tuple[int, int]:
   """Top-left block (row, col) of the side x side window with the highest mean map value."""
   side = min(side_blocks, *block_map.shape)
-  means = cv2.boxFilter(block_map.astype(np.float32), -1, (side, side), normalize=True,
-                        anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
-  means = means[:block_map.shape[0] - side + 1, :block_map.shape[1] - side + 1]
+  means = cv2.boxFilter(
+    block_map.astype(np.float32),
+    -1,
+    (side, side),
+    normalize=True,
+    anchor=(0, 0),
+    borderType=cv2.BORDER_CONSTANT,
+  )
+  means = means[: block_map.shape[0] - side + 1, : block_map.shape[1] - side + 1]
   row, col = np.unravel_index(np.argmax(means), means.shape)
   return int(row), int(col)

@@ -24,13 +24,13 @@ class Stage:
 
 
 LITE0_STAGES = (
-    Stage(3, 1, 1, 16, 1),
-    Stage(3, 2, 6, 24, 2),
-    Stage(5, 2, 6, 40, 2),
-    Stage(3, 2, 6, 80, 3),
-    Stage(5, 1, 6, 112, 3),
-    Stage(5, 2, 6, 192, 4),
-    Stage(3, 1, 6, 320, 1),
+  Stage(3, 1, 1, 16, 1),
+  Stage(3, 2, 6, 24, 2),
+  Stage(5, 2, 6, 40, 2),
+  Stage(3, 2, 6, 80, 3),
+  Stage(5, 1, 6, 112, 3),
+  Stage(5, 2, 6, 192, 4),
+  Stage(3, 1, 6, 320, 1),
 )
 
 
@@ -47,11 +47,13 @@ def _block(x, index: int, in_filters: int, stage: Stage, stride: int):
   prefix = f"block{index}_"
   inputs = x
   if stage.expand != 1:
-    x = keras.layers.Conv2D(in_filters * stage.expand, 1, use_bias=False,
-                            name=prefix + "expand_conv")(x)
+    x = keras.layers.Conv2D(
+      in_filters * stage.expand, 1, use_bias=False, name=prefix + "expand_conv"
+    )(x)
     x = _relu6(prefix + "expand_relu")(_bn(prefix + "expand_bn")(x))
-  x = keras.layers.DepthwiseConv2D(stage.kernel, stride, padding="same", use_bias=False,
-                                   name=prefix + "dwconv")(x)
+  x = keras.layers.DepthwiseConv2D(
+    stage.kernel, stride, padding="same", use_bias=False, name=prefix + "dwconv"
+  )(x)
   x = _relu6(prefix + "dw_relu")(_bn(prefix + "dw_bn")(x))
   x = keras.layers.Conv2D(stage.filters, 1, use_bias=False, name=prefix + "project_conv")(x)
   x = _bn(prefix + "project_bn")(x)
@@ -67,8 +69,9 @@ class Normalise(keras.layers.Layer):
     return (keras.ops.cast(images, "float32") - 127.5) / 127.5
 
 
-def efficientnet_lite0(stages: tuple[Stage, ...] = LITE0_STAGES,
-                       num_classes: int = NUM_CLASSES) -> keras.Model:
+def efficientnet_lite0(
+  stages: tuple[Stage, ...] = LITE0_STAGES, num_classes: int = NUM_CLASSES
+) -> keras.Model:
   """Builds EfficientNet-Lite0 for any input size.
 
   Input: images [N, H, W, 3] with pixel values 0..255 (uint8 or float).
@@ -76,8 +79,7 @@ def efficientnet_lite0(stages: tuple[Stage, ...] = LITE0_STAGES,
   """
   inputs = keras.Input((None, None, 3), name="image")
   x = Normalise(name="normalise")(inputs)
-  x = keras.layers.Conv2D(STEM_FILTERS, 3, 2, padding="same", use_bias=False,
-                          name="stem_conv")(x)
+  x = keras.layers.Conv2D(STEM_FILTERS, 3, 2, padding="same", use_bias=False, name="stem_conv")(x)
   x = _relu6("stem_relu")(_bn("stem_bn")(x))
   filters, index = STEM_FILTERS, 0
   for stage in stages:

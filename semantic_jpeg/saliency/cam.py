@@ -10,8 +10,7 @@ import tensorflow as tf
 STRIDE = 32  # Output stride of the backbone's last feature map.
 
 
-def class_activation_maps(features: tf.Tensor, kernel: tf.Tensor,
-                           classes: tf.Tensor) -> tf.Tensor:
+def class_activation_maps(features: tf.Tensor, kernel: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
   """[N, h, w, C] features and [C, classes] weights -> CAMs [N, h, w, k] of `classes`."""
   class_weights = tf.gather(tf.transpose(kernel), classes)  # [N, k, C]
   return tf.einsum("nhwc,nkc->nhwk", features, class_weights)
@@ -34,16 +33,15 @@ def combine(cams: tf.Tensor, mode: str) -> tf.Tensor:
   return tf.reduce_sum(cams * rank_weights, axis=-1, keepdims=True)
 
 
-def to_pixels(grid_map: tf.Tensor, model_size: tf.Tensor, height: tf.Tensor,
-               width: tf.Tensor) -> tf.Tensor:
+def to_pixels(
+  grid_map: tf.Tensor, model_size: tf.Tensor, height: tf.Tensor, width: tf.Tensor
+) -> tf.Tensor:
   """Stride-32 grid map [N, h, w, 1] -> [N, height, width] aligned with the input pixels.
 
   Grid cell i covers model-input pixels [32i, 32i + 32): upsample to the padded size,
   crop to the model input, then scale to the original image size if it was capped.
   """
   padded = tf.shape(grid_map)[1:3] * STRIDE
-  pixels = tf.image.resize(grid_map, padded, "bilinear")[:, :model_size[0], :model_size[1]]
+  pixels = tf.image.resize(grid_map, padded, "bilinear")[:, : model_size[0], : model_size[1]]
   pixels = tf.image.resize(pixels, tf.stack([height, width]), "bilinear")
   return tf.clip_by_value(pixels[..., 0], 0.0, 1.0)
-
-

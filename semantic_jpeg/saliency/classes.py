@@ -7,8 +7,11 @@ import importlib.resources
 @functools.cache
 def imagenet_classes() -> tuple[tuple[str, str], ...]:
   """(wnid, human-readable name) for each of the 1000 classes."""
-  text = importlib.resources.files("semantic_jpeg.saliency").joinpath(
-      "data/imagenet_classes.tsv").read_text(encoding="utf-8")
+  text = (
+    importlib.resources.files("semantic_jpeg.saliency")
+    .joinpath("data/imagenet_classes.tsv")
+    .read_text(encoding="utf-8")
+  )
   rows = [line.split("\t") for line in text.splitlines() if not line.startswith("#")]
   return tuple((wnid, name) for wnid, name in rows)
 

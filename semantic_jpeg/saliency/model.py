@@ -37,9 +37,15 @@ class MSROIModel(keras.Model):
   uint8 images of any size to logits, top-k classes, the map per 8x8 block and per pixel.
   """
 
-  def __init__(self, classifier: keras.Model, face_detector: detector_lib.FaceDetector | None,
-               combine: str = "sum", class_names: tuple[str, ...] | None = None,
-               multi_label: bool = False, **kwargs):
+  def __init__(
+    self,
+    classifier: keras.Model,
+    face_detector: detector_lib.FaceDetector | None,
+    combine: str = "sum",
+    class_names: tuple[str, ...] | None = None,
+    multi_label: bool = False,
+    **kwargs,
+  ):
     """`class_names` default to ImageNet's; `multi_label` scores classes by sigmoid."""
     super().__init__(**kwargs)
     if combine not in COMBINE_MODES:
@@ -53,8 +59,7 @@ class MSROIModel(keras.Model):
   def call(self, images, training=False):
     return self.classifier(images, training=training)[1]
 
-  @tf.function(input_signature=[IMAGES_SPEC, SCALAR_INT, SCALAR_INT, SCALAR_FLOAT,
-                                SCALAR_FLOAT])
+  @tf.function(input_signature=[IMAGES_SPEC, SCALAR_INT, SCALAR_INT, SCALAR_FLOAT, SCALAR_FLOAT])
   def saliency(self, images, top_k, max_side, face_weight, threshold):
     """uint8 [N, H, W, 3] -> dict of logits, top classes, maps and faces (see README)."""
     height, width = tf.shape(images)[1], tf.shape(images)[2]
@@ -62,8 +67,9 @@ class MSROIModel(keras.Model):
     features, logits = self.classifier(model_input, training=False)
     scores = tf.sigmoid(logits) if self.multi_label else tf.nn.softmax(logits)
     top_scores, top_classes = tf.math.top_k(scores, k=tf.minimum(top_k, tf.shape(logits)[-1]))
-    cams = cam.class_activation_maps(features, self.classifier.get_layer("predictions").kernel,
-                                  top_classes)
+    cams = cam.class_activation_maps(
+      features, self.classifier.get_layer("predictions").kernel, top_classes
+    )
     grid_map = cam.normalise(cam.combine(cams, self.combine))
     pixel_map = cam.to_pixels(grid_map, tf.shape(model_input)[1:3], height, width)
     outputs = {"logits": logits, "top_classes": top_classes, "top_scores": top_scores}
@@ -71,19 +77,20 @@ class MSROIModel(keras.Model):
       found = self.face_detector(images)
       face_map = prior.face_prior_map(found.boxes, found.counts, height, width)
       pixel_map = tf.maximum(pixel_map, face_weight * face_map)
-      outputs.update(face_boxes=found.boxes, face_scores=found.scores,
-                     num_faces=found.counts)
+      outputs.update(face_boxes=found.boxes, face_scores=found.scores, num_faces=found.counts)
     block_map = tf.nn.avg_pool2d(pixel_map[..., None], BLOCK, BLOCK, "SAME")[..., 0]
-    outputs.update(pixel_map=pixel_map, block_map=block_map,
-                   salient_blocks=block_map >= threshold)
+    outputs.update(pixel_map=pixel_map, block_map=block_map, salient_blocks=block_map >= threshold)
     return outputs
 
   def compute(self, images: tf.Tensor, options: SaliencyOptions = SaliencyOptions()) -> dict:
     """`saliency` with options from a `SaliencyOptions`; the face prior off if weight is 0."""
-    return self.saliency(images, tf.constant(options.top_k, tf.int32),
-                         tf.constant(options.max_side, tf.int32),
-                         tf.constant(options.face_weight, tf.float32),
-                         tf.constant(options.threshold, tf.float32))
+    return self.saliency(
+      images,
+      tf.constant(options.top_k, tf.int32),
+      tf.constant(options.max_side, tf.int32),
+      tf.constant(options.face_weight, tf.float32),
+      tf.constant(options.threshold, tf.float32),
+    )
 
 
 def _fit_long_side(images: tf.Tensor, max_side: tf.Tensor) -> tf.Tensor:
@@ -99,8 +106,9 @@ def _fit_long_side(images: tf.Tensor, max_side: tf.Tensor) -> tf.Tensor:
   return tf.cond(long_side > max_side, shrink, lambda: images)
 
 
-def load_model(*, faces: bool = True, combine: str = "sum",
-               weights: str | None = None) -> MSROIModel:
+def load_model(
+  *, faces: bool = True, combine: str = "sum", weights: str | None = None
+) -> MSROIModel:
   """The MS-ROI model and (by default) the face prior.
 
   Weights: ImageNet's, or those `tools/train.py` wrote (`weights`: the .weights.h5 file or its
@@ -112,8 +120,13 @@ def load_model(*, faces: bool = True, combine: str = "sum",
     weights_lib.load_imagenet_lite0(classifier)
     return MSROIModel(classifier, detector, combine=combine)
   trained = trained_lib.load_trained(weights)
-  return MSROIModel(trained.classifier, detector, combine=combine,
-                    class_names=trained.class_names, multi_label=trained.multi_label)
+  return MSROIModel(
+    trained.classifier,
+    detector,
+    combine=combine,
+    class_names=trained.class_names,
+    multi_label=trained.multi_label,
+  )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +137,7 @@ class SaliencyResult:
   top_classes / top_scores: [k] class ids and softmax scores;
   face_boxes: [F, 4] (ymin, xmin, ymax, xmax) in pixels, face_scores: [F].
   """
+
   block_map: np.ndarray
   pixel_map: np.ndarray
   top_classes: np.ndarray
@@ -137,14 +151,18 @@ class SaliencyResult:
     return float(np.mean(self.block_map >= self.threshold))
 
 
-def compute_map(model: MSROIModel, rgb: np.ndarray,
-                options: SaliencyOptions = SaliencyOptions()) -> SaliencyResult:
+def compute_map(
+  model: MSROIModel, rgb: np.ndarray, options: SaliencyOptions = SaliencyOptions()
+) -> SaliencyResult:
   """Runs the model on one uint8 RGB image [H, W, 3]."""
   out = {k: v.numpy()[0] for k, v in model.compute(rgb[None], options).items()}
   count = int(out.get("num_faces", 0))
   return SaliencyResult(
-      block_map=out["block_map"], pixel_map=out["pixel_map"],
-      top_classes=out["top_classes"], top_scores=out["top_scores"],
-      face_boxes=out["face_boxes"][:count] if count else np.zeros((0, 4), np.float32),
-      face_scores=out["face_scores"][:count] if count else np.zeros((0,), np.float32),
-      threshold=options.threshold)
+    block_map=out["block_map"],
+    pixel_map=out["pixel_map"],
+    top_classes=out["top_classes"],
+    top_scores=out["top_scores"],
+    face_boxes=out["face_boxes"][:count] if count else np.zeros((0, 4), np.float32),
+    face_scores=out["face_scores"][:count] if count else np.zeros((0,), np.float32),
+    threshold=options.threshold,
+  )

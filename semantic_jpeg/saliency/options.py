@@ -1,4 +1,4 @@
-"""Run-time options of the map: plain Python, so that command lines build them without TensorFlow."""
+"""Run-time options of the map: plain Python, so command lines build them without TensorFlow."""
 
 import dataclasses
 
@@ -15,6 +15,7 @@ class SaliencyOptions:
   face_weight: peak of the face prior merged into the map (0 turns the prior off).
   threshold: map value at and above which a block counts as salient.
   """
+
   top_k: int = 5
   max_side: int = 1024
   face_weight: float = 1.0
@@ -29,5 +30,3 @@ class SaliencyOptions:
       raise ValueError(f"face_weight must be in [0, 1], got {self.face_weight}")
     if not 0.0 <= self.threshold <= 1.0:
       raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
-
-

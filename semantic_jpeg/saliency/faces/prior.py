@@ -3,9 +3,13 @@
 import tensorflow as tf
 
 
-def face_prior_map(boxes: tf.Tensor, counts: tf.Tensor,
-                   height: int | tf.Tensor, width: int | tf.Tensor,
-                   pixels_per_cell: float | tf.Tensor = 1.0) -> tf.Tensor:
+def face_prior_map(
+  boxes: tf.Tensor,
+  counts: tf.Tensor,
+  height: int | tf.Tensor,
+  width: int | tf.Tensor,
+  pixels_per_cell: float | tf.Tensor = 1.0,
+) -> tf.Tensor:
   """Renders faces as Gaussian bumps of peak 1 on a grid, max-combined.
 
   A face above the detection threshold is a face: its bump peaks at 1 (the

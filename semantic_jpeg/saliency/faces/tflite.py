@@ -4,8 +4,10 @@
 layers over tensor ids, with the constants folded to numpy; `Program.run` executes them.
 """
 
+from collections.abc import Callable
 import struct
-from typing import Any, Callable, NamedTuple
+from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -17,12 +19,13 @@ from semantic_jpeg.saliency.faces import flatbuffer
 _ADD, _CONV_2D, _DEPTHWISE_CONV_2D, _DEQUANTIZE = 0, 3, 4, 6
 _MAX_POOL_2D, _RELU, _RESHAPE, _RESIZE_BILINEAR, _PAD = 17, 19, 22, 23, 34
 _DTYPES = {0: np.float32, 1: np.float16, 2: np.int32}
-_PADDINGS = {0: 'SAME', 1: 'VALID'}
+_PADDINGS = {0: "SAME", 1: "VALID"}
 _ACTIVATIONS = {0: None, 1: tf.nn.relu, 3: tf.nn.relu6}
 
 
 class _Op(NamedTuple):
   """One TFLite operator: builtin options, tensor ids and known constants."""
+
   options: flatbuffer.Table | None
   inputs: tuple[int, ...]
   output: int
@@ -32,6 +35,7 @@ class _Op(NamedTuple):
 
 class _Layer(NamedTuple):
   """One TensorFlow step: output = fn(*activations, *weights, **attrs)."""
+
   fn: Callable[..., tf.Tensor]
   inputs: tuple[int, ...]
   output: int
@@ -42,8 +46,9 @@ class _Layer(NamedTuple):
 class Program:
   """The converted network: layers in execution order over tensor ids."""
 
-  def __init__(self, layers: list[_Layer], inputs: list[int],
-               outputs: list[int], shapes: list[tuple[int, ...]]):
+  def __init__(
+    self, layers: list[_Layer], inputs: list[int], outputs: list[int], shapes: list[tuple[int, ...]]
+  ):
     self.layers = tuple(layers)
     self.inputs = tuple(inputs)
     self.outputs = tuple(outputs)
@@ -67,10 +72,8 @@ def _conv2d(x, filters, bias, *, strides, padding, dilations, activation):
   return _activate(tf.nn.bias_add(y, bias), activation)
 
 
-def _depthwise_conv2d(x, filters, bias, *, strides, padding, dilations,
-                      activation):
-  y = tf.nn.depthwise_conv2d(x, filters, (1, *strides, 1), padding,
-                             dilations=dilations)
+def _depthwise_conv2d(x, filters, bias, *, strides, padding, dilations, activation):
+  y = tf.nn.depthwise_conv2d(x, filters, (1, *strides, 1), padding, dilations=dilations)
   return _activate(tf.nn.bias_add(y, bias), activation)
 
 
@@ -80,8 +83,8 @@ def _add(x, y, *, activation):
 
 def _resize_bilinear(x, *, size, align_corners, half_pixel_centers):
   return tf.raw_ops.ResizeBilinear(
-      images=x, size=size, align_corners=align_corners,
-      half_pixel_centers=half_pixel_centers)
+    images=x, size=size, align_corners=align_corners, half_pixel_centers=half_pixel_centers
+  )
 
 
 def _reshape(x, *, shape):
@@ -96,44 +99,45 @@ def _bias(op: _Op, channels: int) -> np.ndarray:
 
 def _window_attrs(o: flatbuffer.Table, activation_field: int) -> dict[str, Any]:
   """Attributes shared by the convolution options tables."""
-  return dict(strides=(o.scalar(2, '<i'), o.scalar(1, '<i')),
-              padding=_PADDINGS[o.scalar(0, '<b')],
-              activation=_ACTIVATIONS[o.scalar(activation_field, '<b')])
+  return dict(
+    strides=(o.scalar(2, "<i"), o.scalar(1, "<i")),
+    padding=_PADDINGS[o.scalar(0, "<b")],
+    activation=_ACTIVATIONS[o.scalar(activation_field, "<b")],
+  )
 
 
 def _convert_conv2d(op: _Op) -> _Layer:
   filters = op.constants[op.inputs[1]].transpose(1, 2, 3, 0)  # OHWI -> HWIO.
   o = op.options
   attrs = _window_attrs(o, 3)
-  attrs['dilations'] = (o.scalar(5, '<i', 1), o.scalar(4, '<i', 1))
-  return _Layer(_conv2d, op.inputs[:1], op.output,
-                (filters, _bias(op, filters.shape[-1])), attrs)
+  attrs["dilations"] = (o.scalar(5, "<i", 1), o.scalar(4, "<i", 1))
+  return _Layer(_conv2d, op.inputs[:1], op.output, (filters, _bias(op, filters.shape[-1])), attrs)
 
 
 def _convert_depthwise_conv2d(op: _Op) -> _Layer:
   o = op.options
-  multiplier = o.scalar(3, '<i', 1)
+  multiplier = o.scalar(3, "<i", 1)
   _, height, width, channels = op.constants[op.inputs[1]].shape
-  filters = op.constants[op.inputs[1]].reshape(
-      height, width, channels // multiplier, multiplier)
+  filters = op.constants[op.inputs[1]].reshape(height, width, channels // multiplier, multiplier)
   attrs = _window_attrs(o, 4)
-  attrs['dilations'] = (o.scalar(6, '<i', 1), o.scalar(5, '<i', 1))
-  return _Layer(_depthwise_conv2d, op.inputs[:1], op.output,
-                (filters, _bias(op, channels)), attrs)
+  attrs["dilations"] = (o.scalar(6, "<i", 1), o.scalar(5, "<i", 1))
+  return _Layer(_depthwise_conv2d, op.inputs[:1], op.output, (filters, _bias(op, channels)), attrs)
 
 
 def _convert_max_pool2d(op: _Op) -> _Layer:
   o = op.options
-  if o.scalar(5, '<b'):
-    raise ValueError('fused activation on MAX_POOL_2D')
-  attrs = dict(ksize=(o.scalar(4, '<i'), o.scalar(3, '<i')),
-               strides=(o.scalar(2, '<i'), o.scalar(1, '<i')),
-               padding=_PADDINGS[o.scalar(0, '<b')])
+  if o.scalar(5, "<b"):
+    raise ValueError("fused activation on MAX_POOL_2D")
+  attrs = dict(
+    ksize=(o.scalar(4, "<i"), o.scalar(3, "<i")),
+    strides=(o.scalar(2, "<i"), o.scalar(1, "<i")),
+    padding=_PADDINGS[o.scalar(0, "<b")],
+  )
   return _Layer(tf.nn.max_pool2d, op.inputs, op.output, (), attrs)
 
 
 def _convert_add(op: _Op) -> _Layer:
-  activation = _ACTIVATIONS[op.options.scalar(0, '<b')] if op.options else None
+  activation = _ACTIVATIONS[op.options.scalar(0, "<b")] if op.options else None
   return _Layer(_add, op.inputs, op.output, (), dict(activation=activation))
 
 
@@ -150,22 +154,22 @@ def _pad_channels(x, *, extra):
 def _convert_pad(op: _Op) -> _Layer:
   paddings = op.constants[op.inputs[1]].tolist()
   if paddings[:-1] != [[0, 0]] * (len(paddings) - 1) or paddings[-1][0]:
-    raise ValueError(f'PAD outside the channel tail: {paddings}')
-  return _Layer(_pad_channels, op.inputs[:1], op.output, (),
-                dict(extra=paddings[-1][1]))
+    raise ValueError(f"PAD outside the channel tail: {paddings}")
+  return _Layer(_pad_channels, op.inputs[:1], op.output, (), dict(extra=paddings[-1][1]))
 
 
 def _convert_resize_bilinear(op: _Op) -> _Layer:
   o = op.options
-  attrs = dict(size=op.constants[op.inputs[1]].tolist(),
-               align_corners=bool(o.scalar(2, '<b')),
-               half_pixel_centers=bool(o.scalar(3, '<b')))
+  attrs = dict(
+    size=op.constants[op.inputs[1]].tolist(),
+    align_corners=bool(o.scalar(2, "<b")),
+    half_pixel_centers=bool(o.scalar(3, "<b")),
+  )
   return _Layer(_resize_bilinear, op.inputs[:1], op.output, (), attrs)
 
 
 def _convert_reshape(op: _Op) -> _Layer:
-  return _Layer(_reshape, op.inputs[:1], op.output, (),
-                dict(shape=op.shapes[op.output]))
+  return _Layer(_reshape, op.inputs[:1], op.output, (), dict(shape=op.shapes[op.output]))
 
 
 def _convert_relu(op: _Op) -> _Layer:
@@ -173,45 +177,44 @@ def _convert_relu(op: _Op) -> _Layer:
 
 
 _CONVERTERS = {
-    _ADD: _convert_add,
-    _CONV_2D: _convert_conv2d,
-    _DEPTHWISE_CONV_2D: _convert_depthwise_conv2d,
-    _MAX_POOL_2D: _convert_max_pool2d,
-    _PAD: _convert_pad,
-    _RELU: _convert_relu,
-    _RESHAPE: _convert_reshape,
-    _RESIZE_BILINEAR: _convert_resize_bilinear,
+  _ADD: _convert_add,
+  _CONV_2D: _convert_conv2d,
+  _DEPTHWISE_CONV_2D: _convert_depthwise_conv2d,
+  _MAX_POOL_2D: _convert_max_pool2d,
+  _PAD: _convert_pad,
+  _RELU: _convert_relu,
+  _RESHAPE: _convert_reshape,
+  _RESIZE_BILINEAR: _convert_resize_bilinear,
 }
 
 
 def _parse(data: bytes) -> Program:
   """Converts a float TFLite model to layers; constants are folded to numpy."""
-  model = flatbuffer.Table(data, flatbuffer.read(data, '<I', 0))
-  codes = [max(c.scalar(0, '<b'), c.scalar(3, '<i')) for c in model.tables(1)]
-  buffers = [b.array(0, 'u1') for b in model.tables(4)]
+  model = flatbuffer.Table(data, flatbuffer.read(data, "<I", 0))
+  codes = [max(c.scalar(0, "<b"), c.scalar(3, "<i")) for c in model.tables(1)]
+  buffers = [b.array(0, "u1") for b in model.tables(4)]
   graph = model.tables(2)[0]
   tensors = graph.tables(0)
-  shapes = [tuple(t.array(0, '<i4').tolist()) for t in tensors]
+  shapes = [tuple(t.array(0, "<i4").tolist()) for t in tensors]
   constants = {}
   for i, tensor in enumerate(tensors):
-    buffer = buffers[tensor.scalar(2, '<I')]
+    buffer = buffers[tensor.scalar(2, "<I")]
     if buffer.size:
-      dtype = np.dtype(_DTYPES[tensor.scalar(1, '<b')]).newbyteorder('<')
+      dtype = np.dtype(_DTYPES[tensor.scalar(1, "<b")]).newbyteorder("<")
       constants[i] = buffer.view(dtype).reshape(shapes[i])
   layers = []
   for operator in graph.tables(3):
-    code = codes[operator.scalar(0, '<I')]
-    inputs = tuple(operator.array(1, '<i4').tolist())
-    (output,) = operator.array(2, '<i4').tolist()
+    code = codes[operator.scalar(0, "<I")]
+    inputs = tuple(operator.array(1, "<i4").tolist())
+    (output,) = operator.array(2, "<i4").tolist()
     if code == _DEQUANTIZE:
       constants[output] = constants[inputs[0]].astype(np.float32)
     elif code in _CONVERTERS:
       op = _Op(operator.table(4), inputs, output, constants, shapes)
       layers.append(_CONVERTERS[code](op))
     else:
-      raise ValueError(f'unsupported TFLite builtin op {code}')
-  return Program(layers, graph.array(1, '<i4').tolist(),
-                  graph.array(2, '<i4').tolist(), shapes)
+      raise ValueError(f"unsupported TFLite builtin op {code}")
+  return Program(layers, graph.array(1, "<i4").tolist(), graph.array(2, "<i4").tolist(), shapes)
 
 
 def load_program(path: str) -> Program:
@@ -221,13 +224,13 @@ def load_program(path: str) -> Program:
     WeightsError: the file cannot be read, is not TFLite, or uses ops we do not convert.
   """
   try:
-    with open(path, 'rb') as f:
+    with open(path, "rb") as f:
       data = f.read()
   except OSError as e:
-    raise errors.WeightsError(f'cannot read model {path}: {e}') from e
-  if data[4:8] != b'TFL3':
-    raise errors.WeightsError(f'model {path} is not a TFLite file')
+    raise errors.WeightsError(f"cannot read model {path}: {e}") from e
+  if data[4:8] != b"TFL3":
+    raise errors.WeightsError(f"model {path} is not a TFLite file")
   try:
     return _parse(data)
   except (struct.error, ValueError, IndexError, KeyError, TypeError) as e:
-    raise errors.WeightsError(f'model {path} is damaged: {e}') from e
+    raise errors.WeightsError(f"model {path} is damaged: {e}") from e
