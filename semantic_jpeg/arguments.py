@@ -1,5 +1,5 @@
-"""Command-line arguments shared by `semantic-jpeg`, the Beam tool and the SavedModel export, and
-the options they build.
+"""Command-line arguments: the `semantic-jpeg` commands, the arguments they share with the Beam
+tool and the SavedModel export, and the options they build.
 
 Parsers are `absl.flags.argparse_flags` parsers (as tensorflow/compression's command lines); a
 bad argument is one `error:` line on stderr and exit status 2. Nothing here imports TensorFlow.
@@ -15,20 +15,31 @@ from semantic_jpeg import errors
 from semantic_jpeg import image_io
 from semantic_jpeg.codec import options as encoder_options_lib
 from semantic_jpeg.codec import policies
+from semantic_jpeg.deploy import serving_client
 from semantic_jpeg.saliency import options as saliency_options_lib
 
 _DEFAULTS = saliency_options_lib.SaliencyOptions()
+_DEFAULT_SERVER_BATCH = 8
 
 
 class UsageError(errors.SemanticJpegError):
   """The command line itself is wrong."""
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+  """Shows defaults, except where there is none to show (None, off, empty)."""
+
+  def _get_help_string(self, action: argparse.Action) -> str:
+    if action.default in (None, False) or action.default == []:
+      return action.help
+    return super()._get_help_string(action)
+
+
 class ArgumentParser(argparse_flags.ArgumentParser):
   """An argparse_flags parser whose errors are one `error:` line and exit status 2."""
 
   def __init__(self, **kwargs):
-    kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+    kwargs.setdefault("formatter_class", _HelpFormatter)
     super().__init__(**kwargs)
 
   def error(self, message: str) -> NoReturn:
@@ -203,3 +214,84 @@ def _policy_param(text: str) -> tuple[str, float]:
     return name, float(value)
   except ValueError:
     raise UsageError(f"--policy_param {text!r} is not NAME=NUMBER") from None
+
+
+def _add_compress_command(commands: argparse._SubParsersAction) -> None:
+  parser = commands.add_parser(
+    "compress",
+    help="Write one semantic JPEG per input image.",
+    description="Writes one JPEG per input, spending more bits where the map is salient.",
+  )
+  parser.add_argument("inputs", nargs="+", metavar="INPUT", help="Image files, folders, globs.")
+  parser.add_argument("--output", help="Output JPEG file (one input only).")
+  parser.add_argument("--output_dir", help="Folder for the outputs NAME.jpg (created if missing).")
+  add_switch(parser, "overwrite", False, "Allow the output to replace the input file.")
+  add_encoder_arguments(parser)
+  group = parser.add_argument_group("where the map comes from")
+  group.add_argument("--map", help="Precomputed saliency map (grayscale image, one input).")
+  group.add_argument(
+    "--roi",
+    action="append",
+    default=[],
+    metavar="X,Y,W,H",
+    help="Salient box in pixels (repeatable).",
+  )
+  group.add_argument("--roi_mask", help="Grayscale mask merged into the map (one input).")
+  group.add_argument(
+    "--saliency_server",
+    help="Get maps from TF Serving: http://HOST:PORT (REST) or HOST:PORT (gRPC) "
+    "instead of the local model.",
+  )
+  group.add_argument(
+    "--saliency_model_name",
+    default=serving_client.DEFAULT_MODEL_NAME,
+    help="Model name on the saliency server.",
+  )
+  group.add_argument(
+    "--saliency_timeout",
+    type=bounded(float, 0.1),
+    default=serving_client.DEFAULT_TIMEOUT_S,
+    help="Seconds to wait for the saliency server.",
+  )
+  group.add_argument(
+    "--saliency_batch",
+    type=bounded(int, 1),
+    default=_DEFAULT_SERVER_BATCH,
+    help="Images per saliency server request.",
+  )
+  outputs = parser.add_argument_group("what to write")
+  add_switch(outputs, "save_map", False, "Also write OUTPUT_map.png.")
+  add_switch(outputs, "save_overlay", False, "Also write OUTPUT_overlay.png.")
+  add_switch(outputs, "json", False, "Print one JSON object per image.")
+  add_input_arguments(parser)
+  add_saliency_arguments(parser)
+
+
+def _add_saliency_command(commands: argparse._SubParsersAction) -> None:
+  parser = commands.add_parser(
+    "saliency",
+    help="Write the map and an overlay per image; print the top classes.",
+    description="Writes NAME_map.png and NAME_overlay.png per image and prints its top "
+    "ImageNet classes.",
+  )
+  parser.add_argument("inputs", nargs="+", metavar="IMAGE", help="Image files, folders, globs.")
+  parser.add_argument("--output_dir", required=True, help="Folder for the PNGs.")
+  add_switch(parser, "json", False, "Print one JSON object per image.")
+  add_input_arguments(parser)
+  add_saliency_arguments(parser)
+
+
+def parse_command_line(argv: list[str]) -> argparse.Namespace:
+  """The command and its arguments; a bad command line is one `error:` line and exit 2."""
+  parser = ArgumentParser(
+    prog="semantic-jpeg",
+    description="Content-aware JPEG: a CNN finds where people look, the encoder spends the "
+    "bits there.",
+  )
+  commands = parser.add_subparsers(title="commands", dest="command")
+  _add_compress_command(commands)
+  _add_saliency_command(commands)
+  args = parser.parse_args(argv[1:])
+  if args.command is None:
+    parser.error("choose a command: compress or saliency (semantic-jpeg --help)")
+  return args

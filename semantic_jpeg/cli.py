@@ -34,9 +34,6 @@ from semantic_jpeg.saliency import roi
 from semantic_jpeg.saliency import sources
 
 _PROGRESS_MIN_FILES = 4
-_DEFAULT_SERVER_BATCH = 8
-_DEFAULT_SERVER_TIMEOUT_S = 30.0
-_DEFAULT_MODEL_NAME = "semantic_jpeg"
 
 
 def _progress(paths: list[pathlib.Path]) -> Iterable[pathlib.Path]:
@@ -321,90 +318,9 @@ def _print_summary(records: list[dict], failures: int, as_json: bool) -> None:
   )
 
 
-def _add_compress(commands: argparse._SubParsersAction) -> None:
-  parser = commands.add_parser(
-    "compress",
-    help="Write one semantic JPEG per input image.",
-    description="Writes one JPEG per input, spending more bits where the map is salient.",
-  )
-  parser.add_argument("inputs", nargs="+", metavar="INPUT", help="Image files, folders, globs.")
-  parser.add_argument("--output", help="Output JPEG file (one input only).")
-  parser.add_argument("--output_dir", help="Folder for the outputs NAME.jpg (created if missing).")
-  arguments.add_switch(parser, "overwrite", False, "Allow the output to replace the input file.")
-  arguments.add_encoder_arguments(parser)
-  group = parser.add_argument_group("where the map comes from")
-  group.add_argument("--map", help="Precomputed saliency map (grayscale image, one input).")
-  group.add_argument(
-    "--roi",
-    action="append",
-    default=[],
-    metavar="X,Y,W,H",
-    help="Salient box in pixels (repeatable).",
-  )
-  group.add_argument("--roi_mask", help="Grayscale mask merged into the map (one input).")
-  group.add_argument(
-    "--saliency_server",
-    help="Get maps from TF Serving: http://HOST:PORT (REST) or HOST:PORT (gRPC) "
-    "instead of the local model.",
-  )
-  group.add_argument(
-    "--saliency_model_name", default=_DEFAULT_MODEL_NAME, help="Model name on the saliency server."
-  )
-  group.add_argument(
-    "--saliency_timeout",
-    type=arguments.bounded(float, 0.1),
-    default=_DEFAULT_SERVER_TIMEOUT_S,
-    help="Seconds to wait for the saliency server.",
-  )
-  group.add_argument(
-    "--saliency_batch",
-    type=arguments.bounded(int, 1),
-    default=_DEFAULT_SERVER_BATCH,
-    help="Images per saliency server request.",
-  )
-  outputs = parser.add_argument_group("what to write")
-  arguments.add_switch(outputs, "save_map", False, "Also write OUTPUT_map.png.")
-  arguments.add_switch(outputs, "save_overlay", False, "Also write OUTPUT_overlay.png.")
-  arguments.add_switch(outputs, "json", False, "Print one JSON object per image.")
-  arguments.add_input_arguments(parser)
-  arguments.add_saliency_arguments(parser)
-  parser.set_defaults(run=run_compress)
-
-
-def _add_saliency(commands: argparse._SubParsersAction) -> None:
-  parser = commands.add_parser(
-    "saliency",
-    help="Write the map and an overlay per image; print the top classes.",
-    description="Writes NAME_map.png and NAME_overlay.png per image and prints its top "
-    "ImageNet classes.",
-  )
-  parser.add_argument("inputs", nargs="+", metavar="IMAGE", help="Image files, folders, globs.")
-  parser.add_argument("--output_dir", required=True, help="Folder for the PNGs.")
-  arguments.add_switch(parser, "json", False, "Print one JSON object per image.")
-  arguments.add_input_arguments(parser)
-  arguments.add_saliency_arguments(parser)
-  parser.set_defaults(run=run_saliency)
-
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-  """The command and its arguments; a bad command line is one `error:` line and exit 2."""
-  parser = arguments.ArgumentParser(
-    prog="semantic-jpeg",
-    description="Content-aware JPEG: a CNN finds where people look, the encoder spends the "
-    "bits there.",
-  )
-  commands = parser.add_subparsers(title="commands", dest="command")
-  _add_compress(commands)
-  _add_saliency(commands)
-  args = parser.parse_args(argv[1:])
-  if args.command is None:
-    parser.error("choose a command: compress or saliency (semantic-jpeg --help)")
-  return args
-
-
 def main(args: argparse.Namespace) -> int:
   try:
-    failures = args.run(args)
+    failures = {"compress": run_compress, "saliency": run_saliency}[args.command](args)
   except UsageError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
@@ -413,7 +329,7 @@ def main(args: argparse.Namespace) -> int:
 
 def run() -> None:
   """Console-script entry point."""
-  app.run(main, flags_parser=parse_args)
+  app.run(main, flags_parser=arguments.parse_command_line)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ import numpy as np
 from PIL import Image
 import pytest
 
+from semantic_jpeg import blocks
 from semantic_jpeg import errors
 from semantic_jpeg import saliency
-from semantic_jpeg.codec import blocks
 from semantic_jpeg.codec import composite
 from semantic_jpeg.codec import encoder
 from semantic_jpeg.codec import policies

@@ -24,8 +24,10 @@ def test_continuous_default_is_a_smooth_step_over_the_top_quarter():
 
 
 def test_continuous_depends_on_rank_not_on_map_contrast():
-  np.testing.assert_array_equal(policies.block_qualities("continuous", RAMP, 50, {}),
-                                policies.block_qualities("continuous", RAMP ** 3 * 0.2, 50, {}))
+  np.testing.assert_array_equal(
+    policies.block_qualities("continuous", RAMP, 50, {}),
+    policies.block_qualities("continuous", RAMP**3 * 0.2, 50, {}),
+  )
 
 
 def test_uniform_ignores_the_map():
@@ -55,8 +57,9 @@ def test_discrete_percentile_model_has_four_levels_by_share():
   assert shares == pytest.approx({50: 0.2, 70: 0.4, 90: 0.3, 100: 0.1}, abs=0.011)
 
 
-@pytest.mark.parametrize("name,low,high", [("two_level", 30, 90),
-                                           ("two_level_high_coverage", 80, 100)])
+@pytest.mark.parametrize(
+  "name,low,high", [("two_level", 30, 90), ("two_level_high_coverage", 80, 100)]
+)
 def test_two_level_models_split_at_the_median(name, low, high):
   q = qualities(name).ravel()
   np.testing.assert_array_equal(q, np.where(np.arange(100) < 50, low, high))

@@ -34,9 +34,9 @@ import tqdm
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt
 
+from semantic_jpeg import blocks
 from semantic_jpeg import files
 from semantic_jpeg import image_io
-from semantic_jpeg.codec import blocks
 from semantic_jpeg.codec import encoder
 from semantic_jpeg.codec import turbo
 from semantic_jpeg.evaluation import baselines

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from semantic_jpeg.codec import blocks
+from semantic_jpeg import blocks
 
 SUBSAMPLINGS = ("420", "444", "gray")
 

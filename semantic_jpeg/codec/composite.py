@@ -9,7 +9,7 @@ reproduce the paper. Stitching here is per 8x8 luma block.
 
 import numpy as np
 
-from semantic_jpeg.codec import blocks
+from semantic_jpeg import blocks
 from semantic_jpeg.codec import turbo
 
 LEVELS = np.arange(10, 101, 10)

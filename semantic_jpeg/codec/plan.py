@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from semantic_jpeg import blocks
 from semantic_jpeg import errors
-from semantic_jpeg.codec import blocks
 
 # mozjpeg's texture-adaptive lambda: lambda ~ (2^16.5 + mean AC energy) / 2^14.75.
 _LAMBDA_OFFSET = 2.0**16.5

@@ -54,8 +54,8 @@ from sewar import full_ref
 import ssimulacra2 as ssimulacra2_lib
 import tensorflow as tf
 
+from semantic_jpeg import blocks
 from semantic_jpeg import errors
-from semantic_jpeg.codec import blocks
 
 with contextlib.redirect_stdout(io.StringIO()):  # It prints a PyTorch notice.
   # The numpy backend: its C++ one is 2-3 times slower here, and aborts the

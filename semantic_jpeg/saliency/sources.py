@@ -13,9 +13,9 @@ from typing import Protocol
 
 import numpy as np
 
+from semantic_jpeg import blocks
 from semantic_jpeg import errors
 from semantic_jpeg import image_io
-from semantic_jpeg.codec import blocks
 from semantic_jpeg.saliency import roi
 from semantic_jpeg.saliency.options import SaliencyOptions
 
