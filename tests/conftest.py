@@ -3,7 +3,9 @@
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -28,6 +30,23 @@ def model():
   from semantic_jpeg import saliency
 
   return saliency.load_model()
+
+
+_KILLED_WRITER = """
+import os, signal, sys
+from semantic_jpeg import files
+with files.atomic_path(sys.argv[1]) as tmp:
+  tmp.write_bytes(b"half a file")
+  os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def leave_killed_writers_temporary(output: pathlib.Path) -> pathlib.Path:
+  """Kills (SIGKILL) a process halfway through writing `output`; returns what it left."""
+  killed = subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(output)], check=False)
+  assert killed.returncode == -signal.SIGKILL
+  [leftover] = output.parent.glob(f".{output.name}.*")
+  return leftover
 
 
 class Tmpfs:

@@ -1,15 +1,14 @@
 """Inputs expanded, outputs written atomically, on a real file system."""
 
 import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 from semantic_jpeg import errors
 from semantic_jpeg import files
+
+from conftest import leave_killed_writers_temporary
 
 
 def _names(folder) -> list[str]:
@@ -65,22 +64,10 @@ def test_an_output_that_is_a_folder_fails_and_leaves_no_temporary(tmp_path):
   assert files.make_output_folder(tmp_path / "new" / "deeper").is_dir()
 
 
-_KILLED_WRITER = """
-import os, signal, sys
-from semantic_jpeg import files
-with files.atomic_path(sys.argv[1]) as tmp:
-  tmp.write_bytes(b"half a file")
-  os.kill(os.getpid(), signal.SIGKILL)
-"""
-
-
 def test_temporaries_of_killed_runs_are_removed_and_no_others(tmp_path):
-  killed = subprocess.run(
-    [sys.executable, "-c", _KILLED_WRITER, str(tmp_path / "photo.jpg")], check=False
-  )
-  assert killed.returncode == -signal.SIGKILL
-  [leftover] = tmp_path.iterdir()
+  leftover = leave_killed_writers_temporary(tmp_path / "photo.jpg")
   assert leftover.name.startswith(".photo.jpg.semantic_jpeg-")
+  assert _names(tmp_path) == [leftover.name]
   foreign = tmp_path / ".photo.jpg.tmp"  # Not named by us: never touched.
   foreign.write_bytes(b"x")
   other_host = tmp_path / ".a.jpg.semantic_jpeg-elsewhere-1-abcdefgh.tmp"

@@ -15,9 +15,10 @@ ALLOWED = {
   "deploy": {"codec", "saliency"},
   "evaluation": {"codec", "saliency"},
   "arguments": {"codec", "saliency", "deploy"},
-  "cli": {"arguments", "codec", "saliency", "deploy", "evaluation"},
+  "batch": set(),
+  "cli": {"arguments", "batch", "codec", "saliency", "deploy", "evaluation"},
 }
-NO_TENSORFLOW = ("codec", "base", "arguments")
+NO_TENSORFLOW = ("codec", "base", "arguments", "batch")
 
 
 def _room(module: str) -> str:
