@@ -153,15 +153,20 @@ def find_images(inputs: list[str]) -> Listing:
 
   Named files are kept even if missing or not images, so that the caller reports them as
   errors. In folders and glob matches, entries that are not files (folders, dangling links) or
-  not named as images are skipped, and so is a glob that matches nothing; hidden files in
-  folders are ignored, as the shell's `*` ignores them. A file named twice is listed once.
+  not named as images are skipped, and so are a glob that matches nothing and a folder that
+  cannot be listed; hidden files in folders are ignored, as the shell's `*` ignores them. A
+  file named twice is listed once.
   """
   paths: list[pathlib.Path] = []
   skipped: list[tuple[str, str]] = []
   for item in inputs:
     path = pathlib.Path(item)
     if path.is_dir():
-      entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+      try:
+        entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+      except OSError as e:
+        skipped.append((item, f"cannot list its files ({e.strerror})"))
+        continue
     elif any(c in item for c in "*?["):
       entries = [pathlib.Path(p) for p in sorted(glob.glob(item))]
       if not entries:
@@ -187,8 +192,9 @@ def _unique(paths: list[pathlib.Path]) -> list[pathlib.Path]:
   """The paths in order, each file once."""
   seen, unique = set(), []
   for path in paths:
-    if path.resolve() not in seen:
-      seen.add(path.resolve())
+    real = os.path.realpath(path)  # Unlike resolve(), no error on a symlink loop.
+    if real not in seen:
+      seen.add(real)
       unique.append(path)
   return unique
 

@@ -101,3 +101,21 @@ def test_find_images_expands_folders_and_globs_and_reports_skips(tmp_path):
   assert [p.name for p in globbed.paths] == ["b.png"]  # Listed once.
   assert [reason for _, reason in globbed.skipped] == ["not a file", "not a file"]
   assert files.list_images([str(tmp_path / "nope.png")]) == [tmp_path / "nope.png"]
+  loop = tmp_path / "sub" / "loop.png"
+  loop.parent.mkdir()
+  loop.symlink_to(loop)
+  assert files.find_images([str(loop), str(loop.parent)]) == files.Listing(
+    [loop], [(str(loop), "not a file")]
+  )
+
+
+def test_a_folder_that_cannot_be_listed_is_reported(tmp_path):
+  if os.geteuid() == 0:
+    pytest.skip("root lists any folder: run the tests as another user to check this")
+  locked = tmp_path / "locked"
+  locked.mkdir(mode=0)
+  try:
+    listing = files.find_images([str(locked)])
+  finally:
+    locked.chmod(0o700)
+  assert listing.skipped == [(str(locked), "cannot list its files (Permission denied)")]
