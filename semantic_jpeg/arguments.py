@@ -6,6 +6,7 @@ bad argument is one `error:` line on stderr and exit status 2. Nothing here impo
 """
 
 import argparse
+import re
 import sys
 from typing import NoReturn
 
@@ -20,6 +21,16 @@ from semantic_jpeg.saliency import options as saliency_options_lib
 
 _DEFAULTS = saliency_options_lib.SaliencyOptions()
 _DEFAULT_SERVER_BATCH = 8
+# EncoderOptions fields, as the flags that set them are spelt.
+_ENCODER_FLAGS = {
+  "mode": "--encoder",
+  "policy": "--policy",
+  "subsampling": "--subsampling",
+  "quality": "--quality",
+  "target_size": "--target_size",
+  "match_jpeg_quality": "--match_jpeg_quality",
+  "strength": "--strength",
+}
 
 
 class UsageError(errors.SemanticJpegError):
@@ -74,12 +85,19 @@ def bounded(kind: type, low: float | None = None, high: float | None = None):
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-  """--max_pixels: what every reader of image files takes."""
+  """--max_pixels and --strict: what every reader of image files takes."""
   parser.add_argument(
     "--max_pixels",
     type=bounded(int, 1),
     default=image_io.DEFAULT_MAX_PIXELS,
     help="Refuse images with more pixels than this, before decoding.",
+  )
+  add_switch(
+    parser,
+    "strict",
+    False,
+    "Refuse damaged JPEGs (libjpeg's corrupt-data warnings, zeroed quantization tables, DC "
+    "out of range) instead of using them with a warning.",
   )
 
 
@@ -205,7 +223,13 @@ def encoder_options(args: argparse.Namespace) -> encoder_options_lib.EncoderOpti
       strength=args.strength,
     )
   except errors.EncodeError as e:
-    raise UsageError(str(e)) from None
+    raise UsageError(_as_flags(str(e))) from None
+
+
+def _as_flags(message: str) -> str:
+  """An EncoderOptions message with its field names spelt as the flags."""
+  names = "|".join(_ENCODER_FLAGS)
+  return re.sub(rf"\b({names})\b", lambda match: _ENCODER_FLAGS[match[1]], message)
 
 
 def _policy_param(text: str) -> tuple[str, float]:
@@ -223,9 +247,19 @@ def _add_compress_command(commands: argparse._SubParsersAction) -> None:
     description="Writes one JPEG per input, spending more bits where the map is salient.",
   )
   parser.add_argument("inputs", nargs="+", metavar="INPUT", help="Image files, folders, globs.")
-  parser.add_argument("--output", help="Output JPEG file (one input only).")
-  parser.add_argument("--output_dir", help="Folder for the outputs NAME.jpg (created if missing).")
+  parser.add_argument("--output", help="Output JPEG file (one input only); replaced if it exists.")
+  parser.add_argument(
+    "--output_dir",
+    help="Folder for the outputs NAME.jpg (created if missing); existing outputs are replaced "
+    "(see --skip_existing). Inputs that would share a NAME.jpg fail, each naming the others.",
+  )
   add_switch(parser, "overwrite", False, "Allow the output to replace the input file.")
+  add_switch(
+    parser,
+    "skip_existing",
+    False,
+    "Skip inputs whose output exists already (to resume a run), reporting each.",
+  )
   add_encoder_arguments(parser)
   group = parser.add_argument_group("where the map comes from")
   group.add_argument("--map", help="Precomputed saliency map (grayscale image, one input).")
@@ -275,7 +309,12 @@ def _add_saliency_command(commands: argparse._SubParsersAction) -> None:
     "ImageNet classes.",
   )
   parser.add_argument("inputs", nargs="+", metavar="IMAGE", help="Image files, folders, globs.")
-  parser.add_argument("--output_dir", required=True, help="Folder for the PNGs.")
+  parser.add_argument(
+    "--output_dir",
+    required=True,
+    help="Folder for the PNGs (created if missing); existing ones are replaced. Inputs that "
+    "would share a NAME fail, each naming the others.",
+  )
   add_switch(parser, "json", False, "Print one JSON object per image.")
   add_input_arguments(parser)
   add_saliency_arguments(parser)

@@ -3,9 +3,10 @@
   semantic-jpeg compress INPUT... (--output FILE | --output_dir DIR) [rate flags] [--json]
   semantic-jpeg saliency IMAGE... --output_dir DIR [--json]
 
-Folders and globs are accepted. A bad file is reported on one line and skipped; the exit
-status is 2 when anything failed (bad flags included), 0 otherwise. The encoder and the map
-model are imported only by the commands that use them.
+Folders and globs are accepted. A bad file is reported on one line and skipped, and a
+summary line ends the run; the exit status is 2 when anything failed (bad flags included), 130
+on Ctrl-C, 0 otherwise. The encoder and the map model are imported only by the commands that
+use them.
 """
 
 import os
@@ -14,8 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow is impor
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import argparse
+import collections
 from collections.abc import Callable
-from collections.abc import Iterable
 import json
 import pathlib
 import sys
@@ -25,6 +26,7 @@ import numpy as np
 import tqdm
 
 from semantic_jpeg import arguments
+from semantic_jpeg import batch
 from semantic_jpeg import errors
 from semantic_jpeg import files
 from semantic_jpeg import image_io
@@ -33,42 +35,42 @@ from semantic_jpeg.evaluation import visualize
 from semantic_jpeg.saliency import roi
 from semantic_jpeg.saliency import sources
 
-_PROGRESS_MIN_FILES = 4
 
-
-def _progress(paths: list[pathlib.Path]) -> Iterable[pathlib.Path]:
-  """A progress bar on stderr for more than a few files."""
-  if len(paths) < _PROGRESS_MIN_FILES:
-    return paths
-  return tqdm.tqdm(paths, unit="image", file=sys.stderr, dynamic_ncols=True)
-
-
-def _for_each_image(paths: list[pathlib.Path], process: Callable[[pathlib.Path], None]) -> int:
-  """Runs `process` on each path, reporting and counting failures; returns the count."""
-  failures = 0
-  for path in _progress(paths):
-    try:
-      process(path)
-    except errors.SemanticJpegError as e:
-      failures += 1
-      tqdm.tqdm.write(f"error: {e}", file=sys.stderr)
-  return failures
-
-
-def _output_dir(directory: str) -> pathlib.Path:
-  path = pathlib.Path(directory)
-  try:
-    path.mkdir(parents=True, exist_ok=True)
-  except OSError as e:
-    raise UsageError(f"cannot create --output_dir {path}: {e.strerror}") from None
-  return path
-
-
-def _inputs(inputs: list[str]) -> list[pathlib.Path]:
-  paths = files.list_images(inputs)
-  if not paths:
+def _inputs(listing: files.Listing, run: batch.Run) -> list[pathlib.Path]:
+  """The input images; what the listing passed over is reported as skipped."""
+  for what, reason in listing.skipped:
+    run.skip(what, reason)
+  if not listing.paths:
     raise UsageError("no input images")
-  return paths
+  return listing.paths
+
+
+def _prepare_folder(folder: str | pathlib.Path) -> pathlib.Path:
+  """An output folder that takes files, cleared of our stale temporary files."""
+  folder = files.make_output_folder(folder)
+  for path in files.remove_stale_temporaries(folder):
+    batch.report("removed", f"{path}: stale temporary file of an interrupted run")
+  return folder
+
+
+def _unique_outputs(
+  paths: list[pathlib.Path], output_of: Callable[[pathlib.Path], pathlib.Path], run: batch.Run
+) -> dict[pathlib.Path, pathlib.Path]:
+  """Each input's output; inputs whose outputs would clash fail, each naming the others."""
+  sharing = collections.defaultdict(list)
+  for path in paths:
+    sharing[output_of(path)].append(path)
+  for output, clashing in sharing.items():
+    if len(clashing) > 1:
+      for path in clashing:
+        others = ", ".join(str(other) for other in clashing if other != path)
+        run.fail(f"{path}: its output {output} would also be written from {others}; rename one")
+  return {group[0]: output for output, group in sharing.items() if len(group) == 1}
+
+
+def _warn(image: image_io.DecodedImage) -> None:
+  for warning in image.warnings:
+    batch.report("warning", warning)
 
 
 def _local_maps(args: argparse.Namespace) -> sources.MapMaker:
@@ -108,6 +110,7 @@ def _describe(
       for b, s in zip(result.face_boxes, result.face_scores)
     ],
     "outputs": outputs,
+    "warnings": list(image.warnings),
   }
 
 
@@ -121,36 +124,41 @@ def _print_text(record: dict) -> None:
     tqdm.tqdm.write(f"  {rank}. {entry['name']} ({entry['id']}): {entry['score']:.3f}")
 
 
-def run_saliency(args: argparse.Namespace) -> int:
+def run_saliency(args: argparse.Namespace) -> batch.Run:
   """`semantic-jpeg saliency`: map and overlay PNGs, and the top classes, per image."""
   from semantic_jpeg.saliency import model as model_lib
 
-  paths = _inputs(args.inputs)
-  output_dir = _output_dir(args.output_dir)
-  try:
-    model = model_lib.load_model(**arguments.model_arguments(args))
-  except errors.WeightsError as e:
-    raise UsageError(str(e)) from None
-  options = arguments.saliency_options(args)
+  listing = files.find_images(args.inputs)
+  total = len(listing.paths) + len(listing.skipped)
+  with batch.Run("mapped", total, args.json) as run:
+    paths = _inputs(listing, run)
+    folder = _prepare_folder(args.output_dir)
+    maps = _unique_outputs(paths, lambda path: folder / f"{path.stem}_map.png", run)
+    try:
+      model = model_lib.load_model(**arguments.model_arguments(args))
+    except errors.WeightsError as e:
+      raise UsageError(str(e)) from None
+    options = arguments.saliency_options(args)
 
-  def process(path: pathlib.Path) -> None:
-    image = image_io.read_image(path, args.max_pixels)
-    result = model_lib.compute_map(model, image.rgb, options)
-    outputs = {
-      "map": str(output_dir / f"{path.stem}_map.png"),
-      "overlay": str(output_dir / f"{path.stem}_overlay.png"),
-    }
-    files.write_atomic(outputs["map"], image_io.encode_png(visualize.map_to_gray(result.pixel_map)))
-    files.write_atomic(
-      outputs["overlay"], image_io.encode_png(visualize.overlay(image.rgb, result.pixel_map))
-    )
-    record = _describe(path, image, result, outputs, model.class_names)
-    if args.json:
-      tqdm.tqdm.write(json.dumps(record))
-    else:
-      _print_text(record)
+    def process(path: pathlib.Path) -> None:
+      image = image_io.read_image(path, args.max_pixels, args.strict)
+      _warn(image)
+      result = model_lib.compute_map(model, image.rgb, options)
+      outputs = {kind: str(folder / f"{path.stem}_{kind}.png") for kind in ("map", "overlay")}
+      files.write_atomic(
+        outputs["map"], image_io.encode_png(visualize.map_to_gray(result.pixel_map))
+      )
+      files.write_atomic(
+        outputs["overlay"], image_io.encode_png(visualize.overlay(image.rgb, result.pixel_map))
+      )
+      record = _describe(path, image, result, outputs, model.class_names)
+      if args.json:
+        tqdm.tqdm.write(json.dumps(record))
+      else:
+        _print_text(record)
 
-  return _for_each_image(paths, process)
+    run.each(list(maps), process)
+  return run
 
 
 def _roi_boxes(args: argparse.Namespace) -> list[tuple[int, int, int, int]]:
@@ -160,8 +168,10 @@ def _roi_boxes(args: argparse.Namespace) -> list[tuple[int, int, int, int]]:
     raise UsageError(str(e)) from None
 
 
-def _output_paths(args: argparse.Namespace, inputs: list[pathlib.Path]) -> list[pathlib.Path]:
-  """One output JPEG per input, from --output or --output_dir."""
+def _output_paths(
+  args: argparse.Namespace, inputs: list[pathlib.Path], run: batch.Run
+) -> dict[pathlib.Path, pathlib.Path]:
+  """One output JPEG per input, from --output or --output_dir; clashing inputs fail."""
   if args.output and args.output_dir:
     raise UsageError("set only one of --output and --output_dir")
   single = [
@@ -179,14 +189,20 @@ def _output_paths(args: argparse.Namespace, inputs: list[pathlib.Path]) -> list[
     output = pathlib.Path(args.output)
     if not output.parent.is_dir():
       raise UsageError(f"--output folder {output.parent} does not exist")
-    return [output]
+    _prepare_folder(output.parent)
+    return {inputs[0]: output}
   if not args.output_dir:
     raise UsageError("--output or --output_dir is required")
-  directory = _output_dir(args.output_dir)
-  outputs = [directory / f"{path.stem}.jpg" for path in inputs]
-  if len(set(outputs)) != len(outputs):
-    raise UsageError("inputs with the same name would share an output in --output_dir")
-  return outputs
+  folder = _prepare_folder(args.output_dir)
+  return _unique_outputs(inputs, lambda path: folder / f"{path.stem}.jpg", run)
+
+
+def _skip_existing(outputs: dict[pathlib.Path, pathlib.Path], run: batch.Run) -> None:
+  """Drops (and reports) the inputs whose output exists already."""
+  for path, output in list(outputs.items()):
+    if output.exists():
+      run.skip(str(path), f"{output} exists (--skip_existing)")
+      del outputs[path]
 
 
 def _check_not_input(path: pathlib.Path, output: pathlib.Path, overwrite: bool) -> None:
@@ -222,7 +238,7 @@ def _compress_record(
   saliency_ms: float,
 ) -> dict:
   """The JSON record of one compressed file (`report` is an `encoder.EncodeReport`)."""
-  bytes_in = path.stat().st_size
+  bytes_in = image.encoded_size
   return {
     "file": str(path),
     "output": str(output),
@@ -242,6 +258,7 @@ def _compress_record(
       "saliency": round(saliency_ms, 1),
       **{k: round(v, 1) for k, v in report.timings_ms.items()},
     },
+    "warnings": list(image.warnings),
   }
 
 
@@ -270,61 +287,66 @@ def _map_maker(args: argparse.Namespace) -> tuple[sources.MapMaker, int]:
   return _local_maps(args), 1
 
 
-def run_compress(args: argparse.Namespace) -> int:
+def run_compress(args: argparse.Namespace) -> batch.Run:
   """`semantic-jpeg compress`: one semantic JPEG per input image."""
   from semantic_jpeg.codec import encoder
 
-  paths = _inputs(args.inputs)
   options, boxes = arguments.encoder_options(args), _roi_boxes(args)
-  outputs = dict(zip(paths, _output_paths(args, paths)))
-  make_maps, batch = _map_maker(args)
-  maps = sources.MapSource(paths, batch, make_maps, args.max_pixels)
-  mask = _read_gray_argument(args.roi_mask, args.max_pixels) if args.roi_mask else None
+  listing = files.find_images(args.inputs)
   records = []
+  total = len(listing.paths) + len(listing.skipped)
+  with batch.Run("compressed", total, args.json, lambda: _byte_totals(records)) as run:
+    outputs = _output_paths(args, _inputs(listing, run), run)
+    if args.skip_existing:
+      _skip_existing(outputs, run)
+    make_maps, batch_size = _map_maker(args)
+    maps = sources.MapSource(list(outputs), batch_size, make_maps, args.max_pixels, args.strict)
+    mask = _read_gray_argument(args.roi_mask, args.max_pixels) if args.roi_mask else None
 
-  def process(path: pathlib.Path) -> None:
-    output = outputs[path]
-    _check_not_input(path, output, args.overwrite)
-    image, pixel_map, saliency_ms = maps.get(path)
-    if mask is not None:
-      pixel_map = roi.merge_mask(pixel_map, mask)
-    pixel_map = roi.merge_boxes(pixel_map, boxes)
-    data, report = encoder.compress_decoded(image, pixel_map, options)
-    files.write_atomic(output, data)
-    record = _compress_record(args, path, output, image, report, saliency_ms)
-    record["outputs"] = _side_outputs(args, output, image, pixel_map)
-    records.append(record)
-    tqdm.tqdm.write(
-      json.dumps(record)
-      if args.json
-      else f"{path} -> {output}: {report.size} bytes ({record['ratio']:.2f}x), "
-      f"quality {report.quality:.1f}"
-      + ("" if report.target_met else f" (target {report.target_size} not met)")
-    )
+    def process(path: pathlib.Path) -> None:
+      output = outputs[path]
+      _check_not_input(path, output, args.overwrite)
+      image, pixel_map, saliency_ms = maps.get(path)
+      _warn(image)
+      if mask is not None:
+        pixel_map = roi.merge_mask(pixel_map, mask)
+      pixel_map = roi.merge_boxes(pixel_map, boxes)
+      data, report = encoder.compress_decoded(image, pixel_map, options)
+      files.write_atomic(output, data)
+      record = _compress_record(args, path, output, image, report, saliency_ms)
+      record["outputs"] = _side_outputs(args, output, image, pixel_map)
+      records.append(record)
+      tqdm.tqdm.write(
+        json.dumps(record)
+        if args.json
+        else f"{path} -> {output}: {report.size} bytes ({record['ratio']:.2f}x), "
+        f"quality {report.quality:.1f}"
+        + ("" if report.target_met else f" (target {report.target_size} not met)")
+      )
 
-  failures = _for_each_image(paths, process)
-  _print_summary(records, failures, args.json)
-  return failures
+    run.each(list(outputs), process)
+  return run
 
 
-def _print_summary(records: list[dict], failures: int, as_json: bool) -> None:
+def _byte_totals(records: list[dict]) -> str:
+  """The summary's tail: bytes in and out, mean ratio."""
   bytes_in = sum(r["bytes_in"] for r in records)
   bytes_out = sum(r["bytes_out"] for r in records)
   ratio = np.mean([r["ratio"] for r in records]) if records else 0.0
-  print(
-    f"compressed {len(records)} file(s), {failures} failed: {bytes_in} bytes in, "
-    f"{bytes_out} bytes out, mean ratio {ratio:.2f}",
-    file=sys.stderr if as_json else sys.stdout,
-  )
+  return f": {bytes_in} bytes in, {bytes_out} bytes out, mean ratio {ratio:.2f}"
 
 
 def main(args: argparse.Namespace) -> int:
+  """Runs the command; exit status 0, 2 when anything failed, 130 on Ctrl-C."""
   try:
-    failures = {"compress": run_compress, "saliency": run_saliency}[args.command](args)
+    run = {"compress": run_compress, "saliency": run_saliency}[args.command](args)
   except UsageError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  return 2 if failures else 0
+  except KeyboardInterrupt:
+    print("interrupted: files finished so far are complete, none is half-written", file=sys.stderr)
+    return 130
+  return 0 if run.ok else 2
 
 
 def run() -> None:

@@ -23,3 +23,11 @@ class EncodeError(SemanticJpegError, ValueError):
 
 class ServingError(SemanticJpegError):
   """A saliency server is unreachable, too slow, or gave a malformed answer."""
+
+
+class OutputError(SemanticJpegError):
+  """An output file cannot be written (no space, read-only, no permission, a folder in the way)."""
+
+
+class OutputFolderError(OutputError):
+  """No file can be written in the output folder at all: a run over many files stops."""

@@ -1,7 +1,9 @@
 """Image formats in and out: decoding to RGB, EXIF orientation, metadata carry-over, PNG maps.
 
 Pillow reads the header first, so oversized images are refused before any pixel is decoded,
-and it reports truncated or corrupt data as errors instead of returning half an image.
+and it reports truncated or corrupt data as errors instead of returning half an image. JPEGs
+are read as libjpeg reads them: one missing only its end marker decodes, damage that decodes
+(`jpeg_damage`) is a warning, or an error when strict; an MPO gives its primary picture.
 """
 
 import dataclasses
@@ -18,9 +20,11 @@ from PIL import ImageOps
 from PIL import UnidentifiedImageError
 
 from semantic_jpeg import errors
+from semantic_jpeg import jpeg_damage
 
 DEFAULT_MAX_PIXELS = 100_000_000
-SUPPORTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP", "PPM", "GIF")
+SUPPORTED_FORMATS = ("PNG", "JPEG", "MPO", "BMP", "TIFF", "WEBP", "PPM", "GIF")
+_JPEG_FORMATS = ("JPEG", "MPO")
 _WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "F")
 _GRAY_MODES = ("1", "L", "LA") + _WIDE_MODES
 
@@ -32,6 +36,8 @@ class DecodedImage:
   rgb: uint8 [H, W, 3], upright (EXIF orientation applied), alpha flattened over white.
   grayscale: the source had one colour channel (the encoder may write a grayscale JPEG).
   exif / icc_profile: metadata to carry into the output (orientation reset), or None.
+  encoded_size: bytes of the encoded input, as read.
+  warnings: one line each about what was read: JPEG damage, an MPO's other pictures left out.
   """
 
   rgb: np.ndarray
@@ -39,6 +45,8 @@ class DecodedImage:
   source_format: str
   exif: bytes | None = None
   icc_profile: bytes | None = None
+  encoded_size: int = 0
+  warnings: tuple[str, ...] = ()
 
   @property
   def height(self) -> int:
@@ -49,9 +57,11 @@ class DecodedImage:
     return self.rgb.shape[1]
 
 
-def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+def read_image(
+  path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, strict: bool = False
+) -> DecodedImage:
   """Reads and decodes an image file; raises `errors.ImageError` subclasses on bad input."""
-  return decode_image(_read_bytes(path), str(path), max_pixels)
+  return decode_image(_read_bytes(path), str(path), max_pixels, strict)
 
 
 def _read_bytes(path: str | os.PathLike) -> bytes:
@@ -67,11 +77,10 @@ def _read_bytes(path: str | os.PathLike) -> bytes:
 
 
 def decode_image(
-  data: bytes, name: str = "<bytes>", max_pixels: int = DEFAULT_MAX_PIXELS
+  data: bytes, name: str = "<bytes>", max_pixels: int = DEFAULT_MAX_PIXELS, strict: bool = False
 ) -> DecodedImage:
-  """Decodes encoded image bytes (see `read_image`)."""
-  image = _open_checked(data, name, max_pixels)
-  _load(image, name)
+  """Decodes encoded image bytes (see `read_image`); `strict` refuses damaged JPEGs."""
+  image, warnings = _decode(data, name, max_pixels, strict)
   try:
     upright = ImageOps.exif_transpose(image)
   except (OSError, ValueError, SyntaxError, KeyError) as e:
@@ -82,7 +91,38 @@ def decode_image(
     source_format=image.format,
     exif=upright.info.get("exif") or None,
     icc_profile=image.info.get("icc_profile") or None,
+    encoded_size=len(data),
+    warnings=warnings,
   )
+
+
+def _decode(
+  data: bytes, name: str, max_pixels: int, strict: bool
+) -> tuple[Image.Image, tuple[str, ...]]:
+  """The decoded picture, and warnings about it (JPEG damage is an error if `strict`)."""
+  image = _open_checked(data, name, max_pixels)
+  if image.format not in _JPEG_FORMATS:
+    _load(image, name)
+    return image, ()
+  try:
+    _load(image, name)
+  except errors.ImageError:
+    complete = jpeg_damage.with_end_marker(data)
+    if complete is None:
+      raise
+    data, image = complete, _open_checked(complete, name, max_pixels)
+    _load(image, name)
+  warnings = []
+  found = jpeg_damage.damage(data)
+  if found and strict:
+    raise errors.ImageError(f"{name}: corrupt JPEG data, refused as strict ({found})")
+  if found:
+    warnings.append(f"{name}: corrupt JPEG data, used as decoded ({found})")
+  if image.format == "MPO":
+    warnings.append(
+      f"{name}: multi-picture (MPO) file of {image.n_frames} pictures: the first (primary) is used"
+    )
+  return image, tuple(warnings)
 
 
 def read_gray(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -106,9 +146,10 @@ def _open_checked(data: bytes, name: str, max_pixels: int) -> Image.Image:
     with warnings.catch_warnings():
       warnings.simplefilter("ignore")
       image = Image.open(io.BytesIO(data))
-  except Image.DecompressionBombError as e:  # Pillow's own, higher limit.
+  except Image.DecompressionBombError as e:  # Pillow's own limit, the lower one if raised.
     pixels = re.search(r"\((\d+) pixels\)", str(e))
-    raise _too_large(name, int(pixels.group(1)) if pixels else None, max_pixels) from None
+    limit = min(max_pixels, 2 * Image.MAX_IMAGE_PIXELS)
+    raise _too_large(name, int(pixels.group(1)) if pixels else None, limit) from None
   except UnidentifiedImageError:
     raise errors.ImageError(f"{name}: not a supported image (unrecognised data)") from None
   except (OSError, ValueError, SyntaxError) as e:
@@ -136,9 +177,9 @@ def _load(image: Image.Image, name: str) -> None:
 
 
 def _too_large(name: str, pixels: int | None, max_pixels: int) -> errors.ImageTooLargeError:
-  size = f"{pixels / 1e6:.1f} MP" if pixels else "the image"
+  size = f"{pixels:,} pixels" if pixels else "the image"
   return errors.ImageTooLargeError(
-    f"{name}: {size} is above the limit of {max_pixels / 1e6:g} MP (see --max_pixels)"
+    f"{name}: {size}, above the limit of {max_pixels:,} pixels (see --max_pixels)"
   )
 
 

@@ -1,5 +1,6 @@
 """Awkward and broken image files, made on the fly, for the input-handling tests."""
 
+import io
 import pathlib
 import struct
 import zlib
@@ -76,3 +77,42 @@ def make_awkward(directory: pathlib.Path) -> dict[str, pathlib.Path]:
   cv2.imwrite(str(paths["rgba"]), np.concatenate([photo, alpha], axis=2))
   Image.fromarray(rgb).quantize(64).save(paths["palette"])
   return paths
+
+
+def jpeg_bytes(rgb: np.ndarray, **pillow_options) -> bytes:
+  """A JPEG of uint8 RGB pixels, written by Pillow."""
+  buffer = io.BytesIO()
+  Image.fromarray(rgb).save(buffer, "JPEG", **pillow_options)
+  return buffer.getvalue()
+
+
+def psnr(decoded: np.ndarray, reference: np.ndarray) -> float:
+  error = np.mean((decoded.astype(np.float64) - reference) ** 2)
+  return 10 * np.log10(255.0**2 / error) if error else float("inf")
+
+
+def damaged_jpegs(count: int = 8, seed: int = 16) -> tuple[bytes, dict[str, bytes]]:
+  """A clean JPEG, and visibly damaged copies that still decode.
+
+  `count` copies have bits flipped in their entropy-coded data, chosen (seeded) among those
+  that OpenCV decodes 6-15 dB PSNR away from the clean file; one more has its luma
+  quantization table zeroed.
+  """
+  clean = jpeg_bytes(cv2.cvtColor(_photo(256, 384), cv2.COLOR_BGR2RGB), quality=90)
+  reference = cv2.imdecode(np.frombuffer(clean, np.uint8), cv2.IMREAD_COLOR)
+  scan = clean.index(b"\xff\xda") + 20
+  rng = np.random.default_rng(seed)
+  damaged = {}
+  for attempt in range(2000):
+    data = bytearray(clean)
+    for position in rng.integers(scan, len(clean) - 2, size=int(rng.integers(1, 4))):
+      data[position] ^= 1 << int(rng.integers(8))
+    decoded = cv2.imdecode(np.frombuffer(bytes(data), np.uint8), cv2.IMREAD_COLOR)
+    if decoded is not None and 6 <= psnr(decoded, reference) <= 15:
+      damaged[f"flipped_{attempt}"] = bytes(data)
+    if len(damaged) == count:
+      break
+  assert len(damaged) == count, "too few damaged files in 2000 attempts"
+  table = clean.index(b"\xff\xdb") + 5  # Marker, length, table id: then 64 entries.
+  damaged["zeroed_table"] = clean[:table] + bytes(64) + clean[table + 64 :]
+  return clean, damaged

@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 import pytest
 
-from semantic_jpeg.codec import bitstream
+from semantic_jpeg import libjpeg
 from semantic_jpeg.codec import turbo
 from semantic_jpeg.evaluation import baselines
 
@@ -18,7 +18,7 @@ IMAGE = np.ascontiguousarray(read_rgb("kodim21.png")[:256, :384])
 
 @pytest.mark.parametrize("quality", [20, 50, 75, 95])
 def test_integer_qualities_give_mozjpegs_own_tables(tmp_path, quality):
-  with bitstream.jpeglib_file(baselines.MOZJPEG) as path:
+  with libjpeg.jpeglib_file(baselines.MOZJPEG) as path:
     jpeglib.from_spatial(IMAGE).write_spatial(path, qt=quality)
     own = jpeglib.read_dct(path)
     assert own.progressive_mode  # mozjpeg's defaults, not libjpeg's.

@@ -1,7 +1,10 @@
 """End-to-end runs of the `semantic-jpeg` command line, as a user runs it."""
 
 import json
+import os
 import pathlib
+import re
+import signal
 import subprocess
 import sys
 
@@ -10,7 +13,10 @@ import numpy as np
 from PIL import Image
 import pytest
 
+from semantic_jpeg import arguments
+
 import bad_inputs
+from conftest import leave_killed_writers_temporary
 from conftest import read_rgb
 
 TESTDATA = bad_inputs.TESTDATA
@@ -243,3 +249,283 @@ def test_compress_bad_flags_exit_2_and_write_nothing(tmp_path, flags):
   assert len(_error_lines(result.stderr)) == 1 and "Traceback" not in result.stderr
   assert sorted(p.name for p in tmp_path.rglob("*")) == ["in.png"]
   assert source.read_bytes() == (TESTDATA / "kodim23.png").read_bytes()
+
+
+# Faults around the files: full disks, read-only folders, clashing names, interrupts, camera
+# files, skips and messages.
+
+
+def _summary(output: str) -> str:
+  [line] = [line for line in output.splitlines() if re.match(r"(compressed|mapped) \d+ file", line)]
+  return line
+
+
+def _lines(stderr: str, kind: str) -> list[str]:
+  return [line for line in stderr.splitlines() if line.startswith(f"{kind}: ")]
+
+
+def _photo(path: pathlib.Path, height: int = 64, width: int = 96, name: str = "kodim23.png"):
+  """A real photo, scaled, written as `path` (its suffix picks the format)."""
+  bgr = cv2.resize(cv2.imread(str(TESTDATA / name)), (width, height), interpolation=cv2.INTER_AREA)
+  assert cv2.imwrite(str(path), bgr)
+  return path
+
+
+def _compress_six_photos_after_the_first(
+  tmp_path: pathlib.Path, output_dir: pathlib.Path
+) -> subprocess.Popen:
+  """Starts compressing six full-size photos, and returns once the first is written."""
+  inputs = tmp_path / "in"
+  inputs.mkdir()
+  for name in ("kodim04.png", "kodim21.png", "kodim23.png"):
+    for copy in "ab":
+      (inputs / f"{copy}_{name}").write_bytes((TESTDATA / name).read_bytes())
+  command = ["compress", str(inputs), "--output_dir", str(output_dir)]
+  process = subprocess.Popen(
+    [sys.executable, "-m", "semantic_jpeg.cli", *command],
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    text=True,
+    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+  )
+  assert " -> " in process.stdout.readline()
+  return process
+
+
+def _compress_one(tmp_path: pathlib.Path, source: pathlib.Path, *flags: str):
+  """`compress SOURCE` with a map file (no model to load) and `flags`."""
+  path = tmp_path / "map.png"
+  cv2.imwrite(str(path), np.tile(np.linspace(0, 255, 32, dtype=np.uint8), (16, 1)))
+  return run_cli("compress", str(source), "--map", str(path), *flags)
+
+
+def _decodes_whole(path: pathlib.Path) -> None:
+  """OpenCV and Pillow both read the whole JPEG, to the same size."""
+  by_opencv = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+  with Image.open(path) as image:
+    image.load()
+    assert by_opencv is not None and by_opencv.shape[:2] == (image.height, image.width)
+
+
+def _no_temporaries(folder: pathlib.Path) -> None:
+  assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.slow
+def test_a_full_disk_fails_that_file_and_the_run_goes_on(tmp_path, tmpfs):
+  inputs = tmp_path / "in"
+  inputs.mkdir()
+  (inputs / "big.png").write_bytes((TESTDATA / "kodim23.png").read_bytes())
+  _photo(inputs / "small.png")
+  full = tmpfs.mount("full", "20k")
+  result = run_cli("compress", str(inputs), "--output_dir", str(full))
+  assert result.returncode == 2 and "Traceback" not in result.stderr
+  [error] = _error_lines(result.stderr)
+  assert error == f"error: {full / 'big.jpg'}: cannot write (No space left on device)"
+  assert _summary(result.stdout).startswith("compressed 1 file(s), 1 failed, 0 skipped:")
+  assert sorted(p.name for p in full.iterdir()) == ["small.jpg"]
+  _decodes_whole(full / "small.jpg")
+
+
+def test_a_read_only_output_folder_stops_the_run_at_once(tmp_path, tmpfs):
+  inputs = tmp_path / "in"
+  inputs.mkdir()
+  for name in ("a.png", "b.png", "c.png"):
+    _photo(inputs / name)
+  read_only = tmpfs.mount("ro", "64k")
+  tmpfs.read_only(read_only)
+  result = run_cli("compress", str(inputs), "--output_dir", str(read_only))
+  assert result.returncode == 2 and "Traceback" not in result.stderr
+  assert _error_lines(result.stderr) == [
+    f"error: cannot write to {read_only} (Read-only file system); stopping"
+  ]
+  assert _summary(result.stdout) == (
+    "compressed 0 file(s), 0 failed, 0 skipped, 3 not tried: 0 bytes in, 0 bytes out, "
+    "mean ratio 0.00"
+  )
+
+
+@pytest.mark.slow
+def test_an_output_folder_turning_read_only_stops_the_run(tmp_path, tmpfs):
+  output = tmpfs.mount("out", "4m")
+  process = _compress_six_photos_after_the_first(tmp_path, output)
+  tmpfs.read_only(output)
+  stdout, stderr = process.communicate(timeout=600)
+  assert process.returncode == 2 and "Traceback" not in stderr
+  [error] = _error_lines(stderr)
+  assert error.endswith("(Read-only file system); stopping")
+  done, untried = map(
+    int, re.search(r"(\d+) file\(s\), 1 failed, 0 skipped, (\d+) not tried", stdout).groups()
+  )
+  assert done >= 1 and untried >= 1 and done + 1 + untried == 6
+  written = sorted(output.iterdir())
+  assert len(written) == done
+  for path in written:
+    _decodes_whole(path)
+
+
+def test_an_output_that_is_a_folder_fails_that_file(tmp_path):
+  (tmp_path / "out.jpg").mkdir()
+  result = _compress_one(
+    tmp_path, _photo(tmp_path / "in.png"), "--output", str(tmp_path / "out.jpg")
+  )
+  assert result.returncode == 2 and "Traceback" not in result.stderr
+  assert _error_lines(result.stderr) == [
+    f"error: {tmp_path / 'out.jpg'}: cannot write (Is a directory)"
+  ]
+  assert _summary(result.stdout).startswith("compressed 0 file(s), 1 failed")
+  _no_temporaries(tmp_path)
+
+
+@pytest.mark.slow
+def test_clashing_names_and_skips_are_reported_and_the_rest_compressed(tmp_path):
+  inputs = tmp_path / "in"
+  inputs.mkdir()
+  for name in ("photo.jpg", "photo.png", "other.png"):
+    _photo(inputs / name)
+  (inputs / "notes.txt").write_text("not a photo\n")
+  (inputs / "folder.png").mkdir()
+  (inputs / "dangling.png").symlink_to(inputs / "gone.png")
+  out = tmp_path / "out"
+  result = run_cli("compress", str(inputs), str(tmp_path / "none*.jpg"), "--output_dir", str(out))
+  assert result.returncode == 2 and "Traceback" not in result.stderr
+  jpg, png, output = inputs / "photo.jpg", inputs / "photo.png", out / "photo.jpg"
+  assert _error_lines(result.stderr) == [
+    f"error: {jpg}: its output {output} would also be written from {png}; rename one",
+    f"error: {png}: its output {output} would also be written from {jpg}; rename one",
+  ]
+  assert _lines(result.stderr, "skipped") == [
+    f"skipped: {inputs / 'dangling.png'}: not a file",
+    f"skipped: {inputs / 'folder.png'}: not a file",
+    f"skipped: {inputs / 'notes.txt'}: not an image",
+    f"skipped: {tmp_path / 'none*.jpg'}: matched nothing",
+  ]
+  assert _summary(result.stdout).startswith("compressed 1 file(s), 2 failed, 4 skipped:")
+  assert [p.name for p in out.iterdir()] == ["other.jpg"]
+  _decodes_whole(out / "other.jpg")
+
+
+@pytest.mark.slow
+def test_saliency_reports_skips_and_ends_with_a_summary(tmp_path):
+  inputs = tmp_path / "in"
+  inputs.mkdir()
+  for name in ("a.png", "b.jpg"):
+    _photo(inputs / name)
+  (inputs / "notes.txt").write_text("not a photo\n")
+  result = run_cli("saliency", str(inputs), "--output_dir", str(tmp_path / "out"))
+  assert result.returncode == 0 and "Traceback" not in result.stderr
+  assert _lines(result.stderr, "skipped") == [f"skipped: {inputs / 'notes.txt'}: not an image"]
+  assert _summary(result.stdout) == "mapped 2 file(s), 0 failed, 1 skipped"
+  assert len(list((tmp_path / "out").glob("*_map.png"))) == 2
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_with_one_line_exit_130_and_no_partial_file(tmp_path):
+  out = tmp_path / "out"
+  process = _compress_six_photos_after_the_first(tmp_path, out)
+  process.send_signal(signal.SIGINT)
+  _, stderr = process.communicate(timeout=120)
+  assert process.returncode == 130
+  assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+  assert _lines(stderr, "interrupted") == [
+    "interrupted: files finished so far are complete, none is half-written"
+  ]
+  _no_temporaries(out)
+  for path in out.iterdir():
+    _decodes_whole(path)
+
+
+def test_the_next_run_removes_what_a_killed_run_left(tmp_path):
+  out = tmp_path / "out"
+  out.mkdir()
+  leftover = leave_killed_writers_temporary(out / "photo.jpg")
+  result = _compress_one(tmp_path, _photo(tmp_path / "in.png"), "--output_dir", str(out))
+  assert result.returncode == 0, result.stderr
+  assert _lines(result.stderr, "removed") == [
+    f"removed: {leftover}: stale temporary file of an interrupted run"
+  ]
+  assert [p.name for p in out.iterdir()] == ["in.jpg"]
+
+
+def test_bytes_in_is_the_input_as_read_when_it_is_overwritten(tmp_path):
+  source = tmp_path / "a.jpg"
+  source.write_bytes(bad_inputs.jpeg_bytes(read_rgb("kodim23.png")[:256, :384], quality=95))
+  size_in = source.stat().st_size
+  result = _compress_one(tmp_path, source, "--output_dir", str(tmp_path), "--overwrite", "--json")
+  assert result.returncode == 0, result.stderr
+  [record] = [json.loads(line) for line in result.stdout.splitlines()]
+  assert record["bytes_in"] == size_in and record["bytes_out"] == source.stat().st_size < size_in
+  assert record["ratio"] == round(size_in / record["bytes_out"], 3) > 1.0
+
+
+@pytest.mark.slow
+def test_camera_files_compress_and_damaged_jpegs_warn(tmp_path):
+  inputs = tmp_path / "in"
+  inputs.mkdir()
+  photo = read_rgb("kodim23.png")[:256, :384]
+  Image.fromarray(photo).save(
+    inputs / "camera.mpo", "MPO", save_all=True, append_images=[Image.fromarray(photo[::-1])]
+  )
+  (inputs / "no_end_marker.jpg").write_bytes(bad_inputs.jpeg_bytes(photo)[:-2])
+  _, damaged = bad_inputs.damaged_jpegs()
+  for name, data in damaged.items():
+    (inputs / f"{name}.jpg").write_bytes(data)
+  out = tmp_path / "out"
+  result = run_cli("compress", str(inputs), "--output_dir", str(out), "--json")
+  assert result.returncode == 0 and "Traceback" not in result.stderr
+  warnings = _lines(result.stderr, "warning")
+  assert len(warnings) == len(damaged) + 1
+  for name in damaged:
+    assert sum(f"{inputs / name}.jpg: corrupt JPEG data" in w for w in warnings) == 1
+  assert sum(f"{inputs / 'camera.mpo'}: multi-picture (MPO)" in w for w in warnings) == 1
+  records = {pathlib.Path(r["file"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+  assert len(records) == len(damaged) + 2 and records["no_end_marker.jpg"]["warnings"] == []
+  assert records["camera.mpo"]["width"] == 384 and len(records["camera.mpo"]["warnings"]) == 1
+  for path in out.iterdir():
+    _decodes_whole(path)
+
+
+def test_strict_refuses_a_damaged_jpeg(tmp_path):
+  source = tmp_path / "damaged.jpg"
+  source.write_bytes(bad_inputs.damaged_jpegs(count=1)[1]["zeroed_table"])
+  result = _compress_one(tmp_path, source, "--output_dir", str(tmp_path / "out"), "--strict")
+  assert result.returncode == 2 and "Traceback" not in result.stderr
+  assert _error_lines(result.stderr) == [
+    f"error: {source}: corrupt JPEG data, refused as strict (a quantization table has zero entries)"
+  ]
+  assert not list((tmp_path / "out").iterdir())
+
+
+def test_skip_existing_skips_and_reports_what_would_be_replaced(tmp_path):
+  source, out = _photo(tmp_path / "in.png"), tmp_path / "out"
+  assert _compress_one(tmp_path, source, "--output_dir", str(out)).returncode == 0
+  written = (out / "in.jpg").stat()
+  result = _compress_one(tmp_path, source, "--output_dir", str(out), "--skip_existing")
+  assert result.returncode == 0, result.stderr
+  assert _lines(result.stderr, "skipped") == [
+    f"skipped: {source}: {out / 'in.jpg'} exists (--skip_existing)"
+  ]
+  assert _summary(result.stdout).startswith("compressed 0 file(s), 0 failed, 1 skipped")
+  assert (out / "in.jpg").stat().st_mtime_ns == written.st_mtime_ns
+  help_text = run_cli("compress", "--help").stdout
+  assert "existing outputs are replaced" in help_text and "--skip_existing" in help_text
+
+
+def test_encoder_option_messages_name_the_flags(tmp_path):
+  result = run_cli(
+    "compress",
+    str(_photo(tmp_path / "in.png")),
+    "--output",
+    str(tmp_path / "out.jpg"),
+    "--policy_param",
+    "nonsense=1",
+  )
+  assert _error_lines(result.stderr) == [
+    "error: --policy 'continuous' has no parameter(s) nonsense"
+  ]
+  args = arguments.parse_command_line(["semantic-jpeg", "compress", "in.png", "--quality", "50"])
+  args.target_size = 20000  # Set as a program (the Beam tool, a notebook) may set it.
+  with pytest.raises(
+    arguments.UsageError, match="set at most one of --quality, --target_size, --match_jpeg_quality"
+  ):
+    arguments.encoder_options(args)

@@ -2,6 +2,7 @@
 
 import io
 
+import cv2
 import numpy as np
 from PIL import Image
 import pytest
@@ -10,6 +11,7 @@ from semantic_jpeg import errors
 from semantic_jpeg import image_io
 
 import bad_inputs
+from conftest import read_rgb
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +35,12 @@ def test_broken_files_raise_one_line_image_errors(broken, name):
 
 
 def test_too_many_pixels_is_refused_before_decoding(broken):
-  with pytest.raises(errors.ImageTooLargeError, match="400.0 MP"):
+  with pytest.raises(errors.ImageTooLargeError, match="400,000,000 pixels"):
     image_io.read_image(broken["huge_header"])
+  just_above = bad_inputs.huge_png_header(10001, 10000)
+  with pytest.raises(errors.ImageTooLargeError) as info:
+    image_io.decode_image(just_above, "just_above.png")
+  assert "100,010,000 pixels, above the limit of 100,000,000 pixels" in str(info.value)
   with pytest.raises(errors.ImageTooLargeError):
     image_io.read_image(bad_inputs.TESTDATA / "kodim23.png", max_pixels=768 * 512 - 1)
   assert image_io.read_image(bad_inputs.TESTDATA / "kodim23.png", max_pixels=768 * 512).width == 768
@@ -91,3 +97,84 @@ def test_exif_orientation_is_applied_and_metadata_kept():
   exif.load(image.exif)
   assert exif[0x010F] == "semantic_jpeg test camera"
   assert exif.get(0x0112, 1) == 1
+
+
+def _opencv_rgb(data: bytes) -> np.ndarray:
+  return cv2.cvtColor(
+    cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB
+  )
+
+
+def test_mpo_gives_its_primary_picture_and_says_so():
+  photo = read_rgb("kodim23.png")[:128, :192]
+  other = Image.fromarray(np.ascontiguousarray(photo[::-1]))
+  buffer = io.BytesIO()
+  Image.fromarray(photo).save(buffer, "MPO", save_all=True, append_images=[other], quality=90)
+  image = image_io.decode_image(buffer.getvalue(), "camera.mpo")
+  np.testing.assert_array_equal(image.rgb, _opencv_rgb(buffer.getvalue()))  # OpenCV: the first.
+  assert image.source_format == "MPO" and image.encoded_size == len(buffer.getvalue())
+  [warning] = image.warnings
+  assert warning.startswith("camera.mpo: multi-picture (MPO) file of 2 pictures")
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_jpeg_missing_only_its_end_marker_reads_as_the_complete_file(progressive):
+  complete = bad_inputs.jpeg_bytes(read_rgb("kodim23.png"), quality=90, progressive=progressive)
+  assert complete.endswith(b"\xff\xd9")
+  image = image_io.decode_image(complete[:-2], "no_eoi.jpg")
+  np.testing.assert_array_equal(image.rgb, image_io.decode_image(complete).rgb)
+  assert image.warnings == () and image.encoded_size == len(complete) - 2
+  for cut in (len(complete) // 2, len(complete) - 40):  # Cut inside the scan: still refused.
+    with pytest.raises(errors.ImageError, match="truncated"):
+      image_io.decode_image(complete[:cut], "cut.jpg")
+
+
+@pytest.fixture(scope="module")
+def damaged():
+  return bad_inputs.damaged_jpegs()
+
+
+def test_damaged_jpegs_warn_once_each_and_strict_refuses_them(damaged):
+  clean, files = damaged
+  assert image_io.decode_image(clean).warnings == ()
+  for name, data in files.items():
+    image = image_io.decode_image(data, name)
+    assert len(image.warnings) == 1 and image.warnings[0].startswith(f"{name}: corrupt JPEG data")
+    assert "\n" not in image.warnings[0]
+    with pytest.raises(errors.ImageError, match="corrupt JPEG data, refused as strict"):
+      image_io.decode_image(data, name, strict=True)
+
+
+def _clean_jpegs() -> dict[str, bytes]:
+  """Intact JPEGs of many makes: none may be taken for damaged."""
+  from semantic_jpeg.codec import encoder  # pylint: disable=g-import-not-at-top
+
+  photo = read_rgb("kodim23.png")[:256, :384]
+  clipped = np.clip(photo.astype(np.int64) * 3 - 100, 0, 255).astype(np.uint8)  # White runs.
+  bgr = cv2.cvtColor(photo, cv2.COLOR_RGB2BGR)
+  jpegs = {
+    f"pillow_{name}": bad_inputs.jpeg_bytes(photo, **options)
+    for name, options in {
+      "q5": {"quality": 5},
+      "q100_444": {"quality": 100, "subsampling": 0},
+      "progressive": {"progressive": True, "optimize": True},
+    }.items()
+  }
+  jpegs["pillow_gray"] = bad_inputs.jpeg_bytes(photo[..., 0])
+  cmyk = io.BytesIO()
+  Image.fromarray(photo).convert("CMYK").save(cmyk, "JPEG")
+  jpegs["pillow_cmyk"] = cmyk.getvalue()
+  jpegs["opencv_restarts"] = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_RST_INTERVAL, 4])[1]
+  jpegs["opencv_black_white"] = cv2.imencode(".jpg", np.where(bgr > 128, 255, 0).astype(np.uint8))[
+    1
+  ]
+  for quality in (10, 75, 100):
+    jpegs[f"ours_clipped_q{quality}"], _ = encoder.compress(
+      clipped, np.full(clipped.shape[:2], 0.5), encoder.EncoderOptions(quality=quality)
+    )
+  return {name: bytes(data) for name, data in jpegs.items()}
+
+
+def test_intact_jpegs_of_many_makes_give_no_warning():
+  for name, data in _clean_jpegs().items():
+    assert image_io.decode_image(data, name, strict=True).warnings == (), name

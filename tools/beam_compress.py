@@ -62,6 +62,7 @@ def _job_options(args: argparse.Namespace) -> beam_pipeline.JobOptions:
     encoder_options=encoder_options,
     saliency_options=arguments.saliency_options(args),
     max_pixels=args.max_pixels,
+    strict=args.strict,
     saved_model=args.saved_model,
     overwrite=args.overwrite,
     model=arguments.model_arguments(args),

@@ -5,22 +5,15 @@ optimized Huffman tables; `progressive` rewrites a file as progressive scans
 (mozjpeg's jpegtran, lossless).
 """
 
-from collections.abc import Iterator
 from collections.abc import Sequence
-import contextlib
-import os
 import pathlib
-import tempfile
-import threading
 
 import jpeglib
 import mozjpeg_lossless_optimization
 import numpy as np
 
 from semantic_jpeg import errors
-
-LIBJPEG_TURBO = "turbo210"
-_library_lock = threading.Lock()
+from semantic_jpeg import libjpeg
 
 _SOI = b"\xff\xd8"
 _APP0 = b"\xff\xe0"
@@ -52,7 +45,7 @@ def encode(
   arrays = [np.ascontiguousarray(c, dtype=np.int16) for c in components]
   jpeg = jpeglib.from_dct(*arrays, qt=np.stack(tables).astype(np.uint16))
   jpeg.height, jpeg.width = height, width
-  with jpeglib_file(LIBJPEG_TURBO) as path:
+  with libjpeg.jpeglib_file(libjpeg.TURBO) as path:
     jpeg.write_dct(path, flags=["+OPTIMIZE_CODING"])
     return pathlib.Path(path).read_bytes()
 
@@ -65,20 +58,6 @@ def progressive(jpeg: bytes) -> bytes:
     )
   except ValueError as e:
     raise errors.EncodeError(f"progressive rewrite failed: {e}") from None
-
-
-@contextlib.contextmanager
-def jpeglib_file(version: str) -> Iterator[str]:
-  """Selects a jpeglib library version and yields a fresh file path for one call.
-
-  jpeglib's version is process-global and its API writes to paths only: the
-  lock keeps threads from switching the library under each other, and each
-  call gets its own temporary directory.
-  """
-  with _library_lock, tempfile.TemporaryDirectory(prefix="semantic_jpeg_") as directory:
-    if jpeglib.version.get() != version:
-      jpeglib.version.set(version)
-    yield os.path.join(directory, "out.jpg")
 
 
 def exif_segments(exif: bytes | None) -> list[bytes]:

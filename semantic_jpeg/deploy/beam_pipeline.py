@@ -42,6 +42,7 @@ class JobOptions:
   encoder_options: encoder.EncoderOptions
   saliency_options: SaliencyOptions = SaliencyOptions()
   max_pixels: int = image_io.DEFAULT_MAX_PIXELS
+  strict: bool = False  # Damaged JPEGs are failures (else used as decoded).
   saved_model: str | None = None
   model: dict[str, Any] = dataclasses.field(default_factory=dict)  # saliency.load_model kwargs.
   overwrite: bool = False
@@ -77,7 +78,7 @@ class DecodeFn(beam.DoFn):
       return
     try:
       data = readable.read()
-      image = image_io.decode_image(data, path, self._options.max_pixels)
+      image = image_io.decode_image(data, path, self._options.max_pixels, self._options.strict)
     except (errors.SemanticJpegError, OSError) as e:
       yield _error(path, str(e).splitlines()[0])
       return

@@ -16,7 +16,7 @@ import jpeglib
 import numpy as np
 
 from semantic_jpeg import errors
-from semantic_jpeg.codec import bitstream
+from semantic_jpeg import libjpeg
 from semantic_jpeg.codec import quantize
 from semantic_jpeg.codec import ratecontrol
 from semantic_jpeg.codec import turbo
@@ -35,7 +35,7 @@ def mozjpeg_tables(quality: float) -> np.ndarray:
 def mozjpeg(rgb: np.ndarray, quality: float) -> bytes:
   """mozjpeg with its default settings and the tables of `mozjpeg_tables`."""
   image = jpeglib.from_spatial(np.ascontiguousarray(rgb))
-  with bitstream.jpeglib_file(MOZJPEG) as path:
+  with libjpeg.jpeglib_file(MOZJPEG) as path:
     image.write_spatial(path, qt=mozjpeg_tables(quality))
     with open(path, "rb") as f:
       return f.read()

@@ -72,7 +72,8 @@ class MapSource:
   """Decoded images and their pixel maps, made in batches.
 
   `make_maps` turns a list of decoded images into their maps; a failure to decode one file,
-  or of a whole batch's request, is raised when that file's turn comes.
+  or of a whole batch's request, is raised when that file's turn comes. `max_pixels` and
+  `strict` are `image_io.read_image`'s.
   """
 
   def __init__(
@@ -81,9 +82,10 @@ class MapSource:
     batch: int,
     make_maps: MapMaker,
     max_pixels: int = image_io.DEFAULT_MAX_PIXELS,
+    strict: bool = False,
   ):
     self._paths, self._batch, self._make_maps = paths, batch, make_maps
-    self._max_pixels = max_pixels
+    self._max_pixels, self._strict = max_pixels, strict
     self._index = {path: i for i, path in enumerate(paths)}
     self._ready: dict[os.PathLike, tuple | errors.SemanticJpegError] = {}
 
@@ -100,7 +102,7 @@ class MapSource:
     images = {}
     for path in batch:
       try:
-        images[path] = image_io.read_image(path, self._max_pixels)
+        images[path] = image_io.read_image(path, self._max_pixels, self._strict)
       except errors.ImageError as e:
         self._ready[path] = e
     start = time.perf_counter()
