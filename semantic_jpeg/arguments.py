@@ -105,22 +105,34 @@ def add_saliency_arguments(parser: argparse.ArgumentParser) -> None:
   """The map model and its options."""
   group = parser.add_argument_group("the map")
   group.add_argument(
+    "--map_model",
+    choices=saliency_options_lib.MAP_MODELS,
+    default="fixations",
+    help="'fixations': the readout trained on human eye fixations; 'cam': the paper's class "
+    "activation maps of the top-k classes (for classifiers trained on your own classes).",
+  )
+  group.add_argument(
+    "--readout_weights",
+    default=None,
+    help="--map_model fixations: weights from tools/train_readout.py instead of the package's.",
+  )
+  group.add_argument(
     "--top_k",
     type=bounded(int, 1, 1000),
     default=_DEFAULTS.top_k,
-    help="Number of classes whose activation maps make the map.",
+    help="Number of top classes reported, and whose activation maps make the cam map.",
   )
   group.add_argument(
     "--combine",
     choices=saliency_options_lib.COMBINE_MODES,
     default="sum",
-    help="How the top-k class maps are combined.",
+    help="--map_model cam: how the top-k class maps are combined.",
   )
   group.add_argument(
     "--max_side",
     type=bounded(int, 32),
     default=_DEFAULTS.max_side,
-    help="Long side (pixels) the image is scaled to for the model, at most.",
+    help="--map_model cam: long side (pixels) the image is scaled to for the model, at most.",
   )
   group.add_argument(
     "--face_weight",
@@ -154,7 +166,13 @@ def saliency_options(args: argparse.Namespace) -> saliency_options_lib.SaliencyO
 
 def model_arguments(args: argparse.Namespace) -> dict:
   """Keyword arguments of `saliency.model.load_model`."""
-  return {"faces": args.faces, "combine": args.combine, "weights": args.weights}
+  return {
+    "map_model": args.map_model,
+    "faces": args.faces,
+    "combine": args.combine,
+    "weights": args.weights,
+    "readout_weights": args.readout_weights,
+  }
 
 
 def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,10 @@ class ImageTooLargeError(ImageError):
   """The image has more pixels than the configured limit (checked before decoding)."""
 
 
+class FixationDataError(SemanticJpegError, ValueError):
+  """Eye-fixation data cannot be used (missing file or column, an image that cannot be read)."""
+
+
 class WeightsError(SemanticJpegError):
   """Pretrained weights are missing, damaged or do not match the model."""
 

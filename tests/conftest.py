@@ -27,9 +27,18 @@ def read_rgb(name: str) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def model():
+  """The default map model: the fixation readout and the face prior."""
   from semantic_jpeg import saliency
 
   return saliency.load_model()
+
+
+@pytest.fixture(scope="session")
+def cam_model(model):
+  """The paper's map model (class activation maps), sharing the default model's network."""
+  from semantic_jpeg import saliency
+
+  return saliency.MSROIModel(model.classifier, model.face_detector)
 
 
 def synthetic(height: int, width: int, seed: int = 0) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""The MS-ROI model with the real ImageNet weights and the real face detector."""
+"""The map models, fixation readout and class activation maps, with the real ImageNet weights
+and the real face detector."""
 
 import numpy as np
 import pytest
@@ -24,8 +25,9 @@ def test_top1_class(maps, name, top1):
   assert np.all(np.diff(maps[name].top_scores) <= 0)
 
 
-def test_map_concentrates_on_the_parrots(maps):
-  m = maps["kodim23"].pixel_map
+@pytest.mark.parametrize("map_model", ["model", "cam_model"])
+def test_map_concentrates_on_the_parrots(request, map_model):
+  m = saliency.compute_map(request.getfixturevalue(map_model), read_rgb("kodim23.png")).pixel_map
   heads = np.concatenate([m[175:320, 70:260].ravel(), m[110:300, 400:560].ravel()]).mean()
   background = np.concatenate(
     [m[0:60, 0:180].ravel(), m[0:100, 280:400].ravel(), m[0:100, 620:768].ravel()]
@@ -33,15 +35,24 @@ def test_map_concentrates_on_the_parrots(maps):
   assert heads >= 3.0 * background
 
 
-def test_face_prior_lifts_the_face(model, maps):
-  with_faces = maps["kodim04"].pixel_map
-  face_box = (slice(213, 567), slice(107, 461))
-  assert with_faces[face_box].mean() >= np.percentile(with_faces, 80)
-  assert len(maps["kodim04"].face_scores) >= 1
+FACE_BOX = (slice(213, 567), slice(107, 461))  # kodim04's face.
+
+
+def test_face_prior_lifts_the_face_the_class_maps_miss(cam_model):
+  with_faces = saliency.compute_map(cam_model, read_rgb("kodim04.png"))
+  assert with_faces.pixel_map[FACE_BOX].mean() >= np.percentile(with_faces.pixel_map, 80)
+  assert len(with_faces.face_scores) >= 1
   cam_only = saliency.compute_map(
+    cam_model, read_rgb("kodim04.png"), saliency.SaliencyOptions(face_weight=0.0)
+  ).pixel_map
+  assert cam_only[FACE_BOX].mean() < np.percentile(cam_only, 80)
+
+
+def test_fixation_map_sees_the_face_without_the_prior(model):
+  alone = saliency.compute_map(
     model, read_rgb("kodim04.png"), saliency.SaliencyOptions(face_weight=0.0)
   ).pixel_map
-  assert cam_only[face_box].mean() < np.percentile(cam_only, 80)
+  assert alone[FACE_BOX].mean() >= np.percentile(alone, 80)
 
 
 @pytest.mark.parametrize("name,shape", [("kodim23", (512, 768)), ("kodim04", (768, 512))])
@@ -76,18 +87,22 @@ def test_batch_equals_single_images(model):
     np.testing.assert_allclose(batch["block_map"][i].numpy(), single.block_map, atol=1e-4)
 
 
-def test_long_side_cap_keeps_output_resolution(model):
+@pytest.mark.parametrize("map_model", ["model", "cam_model"])
+def test_large_images_keep_their_resolution(request, map_model):
   image = np.repeat(np.repeat(read_rgb("kodim23.png"), 2, axis=0), 2, axis=1)  # 1536x1024.
+  model = request.getfixturevalue(map_model)
   result = saliency.compute_map(model, image, saliency.SaliencyOptions(max_side=768))
   assert result.pixel_map.shape == (1024, 1536)
   assert result.block_map.shape == (128, 192)
   assert result.top_classes[0] == 88
 
 
-def test_rank_weighted_combination_differs_from_sum(model):
+def test_rank_weighted_combination_differs_from_sum(cam_model):
   image = read_rgb("kodim23.png")
-  weighted = saliency.MSROIModel(model.classifier, model.face_detector, combine="rank_weighted")
-  a = saliency.compute_map(model, image).block_map
+  weighted = saliency.MSROIModel(
+    cam_model.classifier, cam_model.face_detector, combine="rank_weighted"
+  )
+  a = saliency.compute_map(cam_model, image).block_map
   b = saliency.compute_map(weighted, image).block_map
   assert b.min() >= 0.0 and b.max() <= 1.0
   assert np.abs(a - b).max() > 0.01

@@ -111,8 +111,11 @@ def _saliency(image: pathlib.Path, out: pathlib.Path, *flags: str) -> dict:
 def test_weights_load_in_the_cli_and_change_the_map(trained, tmp_path):
   image = tmp_path / "disc.png"
   cv2.imwrite(str(image), cv2.resize(_draw("disc", np.random.default_rng(7)), (384, 384)))
-  imagenet = _saliency(image, tmp_path / "imagenet")
-  ours = _saliency(image, tmp_path / "ours", "--weights", str(trained / "model.weights.h5"))
+  # The map of your own classes is the paper's class activation map.
+  imagenet = _saliency(image, tmp_path / "imagenet", "--map_model", "cam")
+  ours = _saliency(
+    image, tmp_path / "ours", "--map_model", "cam", "--weights", str(trained / "model.weights.h5")
+  )
   assert {c["name"] for c in ours["top_classes"]} == set(CLASSES)  # k clamps to 3 classes.
   assert ours["top_classes"][0]["name"] == "disc"
   maps = [cv2.imread(record["outputs"]["map"], cv2.IMREAD_GRAYSCALE) for record in (imagenet, ours)]

@@ -86,7 +86,7 @@ def _box_check(val: tf.data.Dataset, output_dir: pathlib.Path) -> dict | None:
   examples = [(image, boxes) for image, boxes in examples if boxes is not None and len(boxes)]
   if not examples:
     return None
-  model = saliency.load_model(faces=False, weights=str(output_dir))
+  model = saliency.load_model(map_model="cam", faces=False, weights=str(output_dir))
   return training.mean_box_energy(model, examples)
 
 

@@ -91,3 +91,9 @@ def efficientnet_lite0(
   pooled = keras.layers.GlobalAveragePooling2D(name="avg_pool")(features)
   logits = keras.layers.Dense(num_classes, name="predictions")(pooled)
   return keras.Model(inputs, [features, logits], name="efficientnet_lite0")
+
+
+def tapped(classifier: keras.Model, layer_names: list[str]) -> keras.Model:
+  """The classifier with the outputs of `layer_names` first, then its logits (shared weights)."""
+  taps = [classifier.get_layer(name).output for name in layer_names]
+  return keras.Model(classifier.input, [*taps, classifier.outputs[1]], name="tapped")

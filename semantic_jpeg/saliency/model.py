@@ -1,7 +1,9 @@
-"""The map model: EfficientNet-Lite0, the class activation maps of its top-k classes (`cam`) and
-a face prior (`faces`), one map.
+"""The map model: EfficientNet-Lite0 and where people look in a photo, one map per image.
 
-ImageNet has no person class, so the face prior is merged in: people look at faces first.
+Two map models share the network: `fixations` (the default), the readout trained on human eye
+fixations (`readout`), and `cam`, the paper's class activation maps of the top-k classes
+(`cam`), kept to reproduce it and for classifiers trained on your own classes. Either way a face
+prior (`faces`) is merged in: people look at faces first.
 
 Everything from uint8 pixels to the maps is one `tf.function` (`MSROIModel.saliency`): it runs
 on a GPU when TensorFlow has one, serves the CLI, the SavedModel export and batch jobs alike.
@@ -16,11 +18,13 @@ import tensorflow as tf
 from semantic_jpeg.saliency import backbone as backbone_lib
 from semantic_jpeg.saliency import cam
 from semantic_jpeg.saliency import classes as classes_lib
+from semantic_jpeg.saliency import readout as readout_lib
 from semantic_jpeg.saliency import trained as trained_lib
 from semantic_jpeg.saliency import weights as weights_lib
 from semantic_jpeg.saliency.faces import detector as detector_lib
 from semantic_jpeg.saliency.faces import prior
 from semantic_jpeg.saliency.options import COMBINE_MODES
+from semantic_jpeg.saliency.options import MAP_MODELS
 from semantic_jpeg.saliency.options import SaliencyOptions
 
 BLOCK = 8
@@ -31,10 +35,12 @@ SCALAR_FLOAT = tf.TensorSpec([], tf.float32)
 
 
 class MSROIModel(keras.Model):
-  """EfficientNet-Lite0 classifier whose `saliency` tf.function gives the MS-ROI map.
+  """EfficientNet-Lite0 classifier whose `saliency` tf.function gives the map.
 
   `call` maps images (pixel values 0..255) to logits (what training fits); `saliency` maps
-  uint8 images of any size to logits, top-k classes, the map per 8x8 block and per pixel.
+  uint8 images of any size to logits, top-k classes, the map per 8x8 block and per pixel. With
+  a fixation `readout` the map is the fixation density's (the `fixations` map model), without
+  one it is the class activation maps' (`cam`).
   """
 
   def __init__(
@@ -44,6 +50,7 @@ class MSROIModel(keras.Model):
     combine: str = "sum",
     class_names: tuple[str, ...] | None = None,
     multi_label: bool = False,
+    readout: readout_lib.FixationReadout | None = None,
     **kwargs,
   ):
     """`class_names` default to ImageNet's; `multi_label` scores classes by sigmoid."""
@@ -55,6 +62,13 @@ class MSROIModel(keras.Model):
     self.combine = combine
     self.class_names = class_names or classes_lib.imagenet_names()
     self.multi_label = multi_label
+    self.readout = readout
+    if readout is not None:
+      self.tapped = backbone_lib.tapped(classifier, [name for name, _, _ in readout_lib.TAPS])
+
+  @property
+  def map_model(self) -> str:
+    return "cam" if self.readout is None else "fixations"
 
   def call(self, images, training=False):
     return self.classifier(images, training=training)[1]
@@ -63,16 +77,11 @@ class MSROIModel(keras.Model):
   def saliency(self, images, top_k, max_side, face_weight, threshold):
     """uint8 [N, H, W, 3] -> dict of logits, top classes, maps and faces (see README)."""
     height, width = tf.shape(images)[1], tf.shape(images)[2]
-    model_input = _fit_long_side(tf.cast(images, tf.float32), max_side)
-    features, logits = self.classifier(model_input, training=False)
-    scores = tf.sigmoid(logits) if self.multi_label else tf.nn.softmax(logits)
-    top_scores, top_classes = tf.math.top_k(scores, k=tf.minimum(top_k, tf.shape(logits)[-1]))
-    cams = cam.class_activation_maps(
-      features, self.classifier.get_layer("predictions").kernel, top_classes
-    )
-    grid_map = cam.normalise(cam.combine(cams, self.combine))
-    pixel_map = cam.to_pixels(grid_map, tf.shape(model_input)[1:3], height, width)
-    outputs = {"logits": logits, "top_classes": top_classes, "top_scores": top_scores}
+    if self.readout is None:
+      outputs = self._cam_map(images, top_k, max_side)
+    else:
+      outputs = self._fixation_map(images, top_k)
+    pixel_map = outputs.pop("pixel_map")
     if self.face_detector is not None:
       found = self.face_detector(images)
       face_map = prior.face_prior_map(found.boxes, found.counts, height, width)
@@ -80,6 +89,36 @@ class MSROIModel(keras.Model):
       outputs.update(face_boxes=found.boxes, face_scores=found.scores, num_faces=found.counts)
     block_map = tf.nn.avg_pool2d(pixel_map[..., None], BLOCK, BLOCK, "SAME")[..., 0]
     outputs.update(pixel_map=pixel_map, block_map=block_map, salient_blocks=block_map >= threshold)
+    return outputs
+
+  def _classes(self, logits: tf.Tensor, top_k: tf.Tensor) -> dict[str, tf.Tensor]:
+    """Logits and the top-k classes and scores."""
+    scores = tf.sigmoid(logits) if self.multi_label else tf.nn.softmax(logits)
+    top_scores, top_classes = tf.math.top_k(scores, k=tf.minimum(top_k, tf.shape(logits)[-1]))
+    return {"logits": logits, "top_classes": top_classes, "top_scores": top_scores}
+
+  def _cam_map(self, images: tf.Tensor, top_k: tf.Tensor, max_side: tf.Tensor) -> dict:
+    """The paper's map: the CAMs of the top-k classes at the image's resolution (capped)."""
+    model_input = _fit_long_side(tf.cast(images, tf.float32), max_side)
+    features, logits = self.classifier(model_input, training=False)
+    outputs = self._classes(logits, top_k)
+    cams = cam.class_activation_maps(
+      features, self.classifier.get_layer("predictions").kernel, outputs["top_classes"]
+    )
+    grid_map = cam.normalise(cam.combine(cams, self.combine))
+    height, width = tf.shape(images)[1], tf.shape(images)[2]
+    outputs["pixel_map"] = cam.to_pixels(grid_map, tf.shape(model_input)[1:3], height, width)
+    return outputs
+
+  def _fixation_map(self, images: tf.Tensor, top_k: tf.Tensor) -> dict:
+    """The fixation density at the readout's working size; the map is p / max(p)."""
+    height, width = tf.shape(images)[1], tf.shape(images)[2]
+    work, size = readout_lib.working_image(images, self.readout.work_side)
+    *taps, logits = self.tapped(work, training=False)
+    outputs = self._classes(logits, top_k)
+    log_density = readout_lib.to_pixels(self.readout(taps), size, height, width)
+    peak = tf.reduce_max(log_density, axis=[1, 2], keepdims=True)
+    outputs.update(log_density=log_density, pixel_map=tf.exp(log_density - peak))
     return outputs
 
   def compute(self, images: tf.Tensor, options: SaliencyOptions = SaliencyOptions()) -> dict:
@@ -107,18 +146,29 @@ def _fit_long_side(images: tf.Tensor, max_side: tf.Tensor) -> tf.Tensor:
 
 
 def load_model(
-  *, faces: bool = True, combine: str = "sum", weights: str | None = None
+  *,
+  map_model: str = "fixations",
+  faces: bool = True,
+  combine: str = "sum",
+  weights: str | None = None,
+  readout_weights: str | None = None,
 ) -> MSROIModel:
-  """The MS-ROI model and (by default) the face prior.
+  """The map model (`fixations` or `cam`) and, by default, the face prior.
 
   Weights: ImageNet's, or those `tools/train.py` wrote (`weights`: the .weights.h5 file or its
-  folder, with classes.json beside it).
+  folder, with classes.json beside it); the fixation readout's: those in the package, or
+  `readout_weights` (what `tools/train_readout.py` wrote).
   """
+  if map_model not in MAP_MODELS:
+    raise ValueError(f"map_model must be one of {MAP_MODELS}, got {map_model!r}")
   detector = detector_lib.FaceDetector() if faces else None
+  readout = None
+  if map_model == "fixations":
+    readout = readout_lib.load(readout_weights or readout_lib.DEFAULT_WEIGHTS)
   if weights is None:
     classifier = backbone_lib.efficientnet_lite0()
     weights_lib.load_imagenet_lite0(classifier)
-    return MSROIModel(classifier, detector, combine=combine)
+    return MSROIModel(classifier, detector, combine=combine, readout=readout)
   trained = trained_lib.load_trained(weights)
   return MSROIModel(
     trained.classifier,
@@ -126,6 +176,7 @@ def load_model(
     combine=combine,
     class_names=trained.class_names,
     multi_label=trained.multi_label,
+    readout=readout,
   )
 
 
@@ -135,7 +186,8 @@ class SaliencyResult:
 
   block_map: [ceil(H/8), ceil(W/8)] in [0, 1]; pixel_map: [H, W] in [0, 1];
   top_classes / top_scores: [k] class ids and softmax scores;
-  face_boxes: [F, 4] (ymin, xmin, ymax, xmax) in pixels, face_scores: [F].
+  face_boxes: [F, 4] (ymin, xmin, ymax, xmax) in pixels, face_scores: [F];
+  log_density: [H, W] natural-log fixation density (sums to 1; `fixations` map model only).
   """
 
   block_map: np.ndarray
@@ -145,6 +197,7 @@ class SaliencyResult:
   face_boxes: np.ndarray
   face_scores: np.ndarray
   threshold: float
+  log_density: np.ndarray | None = None
 
   @property
   def salient_fraction(self) -> float:
@@ -165,4 +218,5 @@ def compute_map(
     face_boxes=out["face_boxes"][:count] if count else np.zeros((0, 4), np.float32),
     face_scores=out["face_scores"][:count] if count else np.zeros((0,), np.float32),
     threshold=options.threshold,
+    log_density=out.get("log_density"),
   )

@@ -3,6 +3,7 @@
 import dataclasses
 
 COMBINE_MODES = ("sum", "rank_weighted")
+MAP_MODELS = ("fixations", "cam")  # The fixation readout, or the paper's class activation maps.
 NUM_IMAGENET_CLASSES = 1000
 
 
@@ -10,8 +11,9 @@ NUM_IMAGENET_CLASSES = 1000
 class SaliencyOptions:
   """Run-time knobs of the map.
 
-  top_k: number of classes whose CAMs make the map (the paper uses 5).
-  max_side: the image is scaled down for the model so its long side is at most this.
+  top_k: number of top classes reported, and whose CAMs make the `cam` map (the paper uses 5).
+  max_side: `cam` map model: the image is scaled down so its long side is at most this (the
+    `fixations` model works at the size its readout was trained at).
   face_weight: peak of the face prior merged into the map (0 turns the prior off).
   threshold: map value at and above which a block counts as salient.
   """
