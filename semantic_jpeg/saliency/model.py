@@ -123,13 +123,18 @@ class MSROIModel(keras.Model):
 
   def compute(self, images: tf.Tensor, options: SaliencyOptions = SaliencyOptions()) -> dict:
     """`saliency` with options from a `SaliencyOptions`; the face prior off if weight is 0."""
-    return self.saliency(
-      images,
-      tf.constant(options.top_k, tf.int32),
-      tf.constant(options.max_side, tf.int32),
-      tf.constant(options.face_weight, tf.float32),
-      tf.constant(options.threshold, tf.float32),
-    )
+    return run_saliency(self.saliency, images, options)
+
+
+def run_saliency(saliency, images: tf.Tensor, options: SaliencyOptions) -> dict:
+  """Calls a `saliency` function (the model's, or one loaded from a SavedModel) with options."""
+  return saliency(
+    images,
+    tf.constant(options.top_k, tf.int32),
+    tf.constant(options.max_side, tf.int32),
+    tf.constant(options.face_weight, tf.float32),
+    tf.constant(options.threshold, tf.float32),
+  )
 
 
 def _fit_long_side(images: tf.Tensor, max_side: tf.Tensor) -> tf.Tensor:
@@ -205,10 +210,10 @@ class SaliencyResult:
 
 
 def compute_map(
-  model: MSROIModel, rgb: np.ndarray, options: SaliencyOptions = SaliencyOptions()
+  model, rgb: np.ndarray, options: SaliencyOptions = SaliencyOptions()
 ) -> SaliencyResult:
-  """Runs the model on one uint8 RGB image [H, W, 3]."""
-  out = {k: v.numpy()[0] for k, v in model.compute(rgb[None], options).items()}
+  """Runs the model (`MSROIModel`, or `compiled.LoadedModel`) on one uint8 RGB image [H, W, 3]."""
+  out = {k: v.numpy()[0] for k, v in run_saliency(model.saliency, rgb[None], options).items()}
   count = int(out.get("num_faces", 0))
   return SaliencyResult(
     block_map=out["block_map"],
