@@ -25,7 +25,6 @@ import tqdm
 from semantic_jpeg import arguments
 from semantic_jpeg import batch
 from semantic_jpeg import blocks
-from semantic_jpeg import console
 from semantic_jpeg import errors
 from semantic_jpeg import files
 from semantic_jpeg import image_io
@@ -339,7 +338,7 @@ def _byte_totals(records: list[dict]) -> str:
 def main(args: argparse.Namespace) -> int:
   """Runs the command; exit status 0, 2 when anything failed, 130 on Ctrl-C."""
   if not args.verbose:
-    console.silence_native_stderr()
+    batch.silence_native_stderr()
   try:
     run = {"compress": run_compress, "saliency": run_saliency}[args.command](args)
   except UsageError as e:

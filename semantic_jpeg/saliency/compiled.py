@@ -1,8 +1,8 @@
 """The map's `tf.function`, saved once traced, so that later processes need not trace it again.
 
 Building the Keras model and tracing `MSROIModel.saliency` costs every process seconds (see
-benchmarks/startup.py). The first process with a given model saves that same concrete function
-and its variables as a SavedModel in a user cache folder; later ones load it
+benchmarks/startup.py). The first process with a given model saves those same concrete functions
+and their variables as a SavedModel in a user cache folder; later ones load it
 (`tf.saved_model.load`): the same graph and weights, so the same maps (tests/test_compiled.py).
 The folder's name is a digest of everything the graph depends on: the package's and
 TensorFlow's versions, the source of `semantic_jpeg.saliency`, the model's arguments and the
@@ -30,11 +30,13 @@ _CLASSES_FILE = "class_names.json"
 
 
 class LoadedModel:
-  """A map model loaded from the cache: its `saliency` tf.function and class names."""
+  """A map model loaded from the cache: its `saliency` and `block_saliency` tf.functions and
+  class names."""
 
   def __init__(self, directory: pathlib.Path):
     self._module = tf.saved_model.load(str(directory))
     self.saliency = self._module.saliency
+    self.block_saliency = self._module.block_saliency
     self.class_names = tuple(json.loads((directory / _CLASSES_FILE).read_text()))
 
 
@@ -104,6 +106,7 @@ def save(model: model_lib.MSROIModel, directory: pathlib.Path) -> None:
   module.model_variables = list(model.variables)
   module.face_detector = model.face_detector  # A tf.Module: its variables are not Keras'.
   module.saliency = model.saliency
+  module.block_saliency = model.block_saliency
   directory.parent.mkdir(parents=True, exist_ok=True)
   staging = pathlib.Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory.parent))
   try:

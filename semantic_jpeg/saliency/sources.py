@@ -54,9 +54,7 @@ def from_model(model_kwargs: dict, options: SaliencyOptions) -> MapMaker:
   from semantic_jpeg.saliency import model as model_lib  # pylint: disable=g-import-not-at-top
 
   model = compiled.load(model_kwargs)
-  return lambda images: [
-    model_lib.compute_map(model, image.rgb, options).block_map for image in images
-  ]
+  return lambda images: [model_lib.compute_block_map(model, image.rgb, options) for image in images]
 
 
 def from_saved_model(directory: str) -> MapMaker:
