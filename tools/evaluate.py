@@ -1,15 +1,15 @@
 """Evaluates semantic_jpeg at equal file size against plain and state-of-the-art JPEG encoders.
 
-  python tools/evaluate.py --images ../shared/datasets/kodak --set_name kodak --split validation \
-      --qualities 50,75,90 --output_dir results/kodak
+  python tools/evaluate.py --images ../shared/datasets/kodak --set_name kodak \
+      --corpus_split validation --qualities 50,75,90 --output_dir results/kodak
 
 Inputs: a folder of images (--images), a TFDS dataset (--tfds NAME --split SPLIT; it must be
 downloaded already or downloadable), or a local folder in TFDS's ImageFolder layout
 (--image_folder ROOT, with ROOT/SPLIT/LABEL/*.jpg). For each target quality Q every encoder is
 rate-matched to the size of libjpeg-turbo's file at Q (see semantic_jpeg/evaluation/equal_size.py).
---split picks the tuning or validation half of a tuned set (`evaluation.corpus`, by --set_name,
-which defaults to the folder's name); --fixations adds PSNR-HVS-M over the fixation density's top
-quarter of blocks (scene_fixations' fixations.csv).
+--corpus_split picks the tuning or validation half of a tuned set (`evaluation.corpus`, by
+--set_name, which defaults to the folder's name); --fixations adds PSNR-HVS-M over the fixation
+density's top quarter of blocks (scene_fixations' fixations.csv).
 
 Writes to --output_dir: evaluation.csv (one row per image x encoder x quality), summary.md (means
 in the paper's layout plus the extra metrics, size matching, wins per image),
@@ -59,9 +59,11 @@ _LIMIT = flags.DEFINE_integer("limit", None, "Evaluate at most this many images.
 _QUALITIES = flags.DEFINE_list(
   "qualities", ["50", "75", "90"], "libjpeg-turbo qualities whose file sizes are the targets."
 )
-_SET_NAME = flags.DEFINE_string("set_name", None, "Set name for --split (default: folder name).")
-_SPLIT = flags.DEFINE_enum(
-  "split", "all", ("all",) + corpus.SPLITS, "Images of this split only (evaluation.corpus)."
+_SET_NAME = flags.DEFINE_string(
+  "set_name", None, "Set name for --corpus_split (default: the folder's name)."
+)
+_CORPUS_SPLIT = flags.DEFINE_enum(
+  "corpus_split", "all", ("all",) + corpus.SPLITS, "--images of this split only (see corpus.py)."
 )
 _MAX_SIDE = flags.DEFINE_integer(
   "max_side", evaluation.MAX_SIDE, "Area-downscale larger photos first.", lower_bound=8
@@ -134,11 +136,13 @@ def _dataset() -> tuple[str, list[evaluation.Image]]:
     raise app.UsageError("set exactly one of --images, --tfds, --image_folder")
   if _IMAGES.value:
     name = _SET_NAME.value or pathlib.Path(_IMAGES.value).resolve().name
-    paths = corpus.select(name, [str(p) for p in files.list_images([_IMAGES.value])], _SPLIT.value)
+    paths = corpus.select(
+      name, [str(p) for p in files.list_images([_IMAGES.value])], _CORPUS_SPLIT.value
+    )
     paths = paths[: _LIMIT.value]
     if not paths:
-      raise app.UsageError(f"no images of split {_SPLIT.value} in {_IMAGES.value}")
-    label = name if _SPLIT.value == "all" else f"{name} ({_SPLIT.value} split)"
+      raise app.UsageError(f"no images of split {_CORPUS_SPLIT.value} in {_IMAGES.value}")
+    label = name if _CORPUS_SPLIT.value == "all" else f"{name} ({_CORPUS_SPLIT.value} split)"
     return label, [(pathlib.Path(p).stem, p) for p in paths]
   import tensorflow_datasets as tfds
 

@@ -26,6 +26,7 @@ import dataclasses
 import json
 import multiprocessing
 import pathlib
+import sys
 
 from absl import app
 from absl import flags
@@ -186,7 +187,7 @@ def main(argv: list[str]) -> None:
   for set_name, name, path in dict.fromkeys(job[:3] for job in jobs):
     _prepare(set_name, name, path, model)
   context = multiprocessing.get_context("spawn")
-  with context.Pool(_WORKERS.value, initializer=_init_worker, initargs=(flags.FLAGS.argv,)) as pool:
+  with context.Pool(_WORKERS.value, initializer=_init_worker, initargs=(sys.argv,)) as pool:
     rows = pool.map(_run, jobs, chunksize=4)
   if _OUTPUT.value:
     files.write_atomic(pathlib.Path(_OUTPUT.value), json.dumps(rows).encode())
