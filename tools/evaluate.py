@@ -39,7 +39,6 @@ from matplotlib import pyplot as plt
 
 from semantic_jpeg import blocks
 from semantic_jpeg import files
-from semantic_jpeg import image_io
 from semantic_jpeg.codec import encoder
 from semantic_jpeg.codec import turbo
 from semantic_jpeg.evaluation import baselines
@@ -345,11 +344,15 @@ def _plot_rate_distortion(
 
 
 def _plot_crop(
-  path: pathlib.Path, image: evaluation.Image, result: evaluation.ImageResult, quality: int
+  path: pathlib.Path,
+  image: evaluation.Image,
+  result: evaluation.ImageResult,
+  quality: int,
+  settings: evaluation.Settings,
 ) -> None:
   """Original, three encoders and the map over the most salient region, at the same size."""
   name, source = image
-  rgb = image_io.read_image(source).rgb if isinstance(source, str) else source
+  rgb = evaluation.load_image(source, settings.max_side)
   target = next(r["target_bytes"] for r in result.rows if r["quality"] == quality)
   side = max(8, min(rgb.shape[:2]) // 3 // 8 * 8)
   row, col = visualize.most_salient_window(result.block_map, side // 8)
@@ -418,7 +421,11 @@ def main(argv: list[str]) -> None:
   )
   for result in cropped:
     _plot_crop(
-      output_dir / f"crop_{result.name}.png", (result.name, by_name[result.name]), result, middle
+      output_dir / f"crop_{result.name}.png",
+      (result.name, by_name[result.name]),
+      result,
+      middle,
+      settings,
     )
   print(summary)
 
