@@ -14,7 +14,11 @@ def machine() -> str:
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
   device = "GPU" if tf.config.list_physical_devices("GPU") else f"CPU ({os.cpu_count()} cores)"
-  return f"{device}, {platform.processor() or platform.machine()}, TensorFlow {tf.__version__}"
+  load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+  return (
+    f"{device}, {platform.processor() or platform.machine()}, TensorFlow {tf.__version__}, "
+    f"load average {load} when the report was written (the machine is shared)"
+  )
 
 
 def publish(lines: list[str], output: str | None) -> None:

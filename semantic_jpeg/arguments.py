@@ -216,8 +216,9 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
   add_switch(
     group,
     "progressive",
-    False,
-    "Progressive scans (smaller, so better at a size target) instead of baseline.",
+    encoder_options_lib.EncoderOptions.progressive,
+    "Progressive scans (the default: smaller, so better at a size target); --noprogressive "
+    "writes baseline.",
   )
   group.add_argument(
     "--policy", choices=list(policies.POLICIES), default="continuous", help="Map-to-quality policy."

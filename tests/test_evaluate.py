@@ -112,3 +112,41 @@ def test_bad_flags_are_usage_errors(tmp_path):
   )
   assert result.returncode != 0 and "qualities" in result.stderr
   assert not (tmp_path / "out").exists()
+
+
+def test_corpus_split_fixations_and_the_tuning_tool(tmp_path):
+  """--corpus_split keeps one split, --fixations scores where people looked; tools/tune.py runs."""
+  folder = tmp_path / "scene"
+  folder.mkdir()
+  for number, name in (("001", "kodim04"), ("003", "kodim23")):
+    crop = read_rgb(f"{name}.png")[200:296, 300:428]
+    cv2.imwrite(str(folder / f"{number}.png"), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+  fixations = tmp_path / "fixations.csv"
+  fixations.write_text(
+    "image,viewer,y,x,start_s,duration_s\n001.jpg,1,40,60,0.1,0.2\n003.jpg,1,50,70,0.1,0.2\n"
+  )
+  out = tmp_path / "results"
+  result = run_evaluate(
+    *("--images", str(folder), "--set_name", "scene_fixations", "--corpus_split", "validation"),
+    *("--fixations", str(fixations), "--qualities", "50", "--noslow_metrics", "--crops", "0"),
+    *("--encoders", "turbo,uniform,semantic,mozjpeg", "--workers", "1", "--output_dir", str(out)),
+  )
+  assert result.returncode == 0, result.stderr[-3000:]
+  with open(out / "evaluation.csv") as f:
+    rows = list(csv.DictReader(f))
+  assert {r["image"] for r in rows} == {"003"} and len(rows) == 4
+  assert all(float(r["fixation_psnr_hvsm"]) > 20 for r in rows)
+  summary = (out / "summary.md").read_text()
+  assert "## Against mozjpeg" in summary and "| Q50 |" in summary
+  tune = subprocess.run(
+    [sys.executable, str(REPO / "tools" / "tune.py"), f"--set=scene_fixations={folder}"]
+    + ["--split", "tune", "--qualities", "50", "--strengths", "0,1", "--workers", "1"]
+    + ["--cache_dir", str(tmp_path / "cache")],
+    capture_output=True,
+    text=True,
+    timeout=900,
+    check=False,
+  )
+  assert tune.returncode == 0, tune.stderr[-3000:]
+  assert "| scene_fixations | 0 | 50 | 1 |" in tune.stdout
+  assert "| scene_fixations | 1 | 50 | 1 |" in tune.stdout

@@ -7,6 +7,7 @@ from PIL import Image
 import pytest
 
 from semantic_jpeg import errors
+from semantic_jpeg.evaluation import fixation_metrics as fm
 from semantic_jpeg.evaluation import fixations as fx
 
 # --- NSS -------------------------------------------------------------------------------------
@@ -15,21 +16,21 @@ from semantic_jpeg.evaluation import fixations as fx
 def test_nss_hand_computed():
   # Map [[0, 0], [0, 4]]: mean 1, population std sqrt((1+1+1+9)/4) = sqrt(3).
   sal = np.array([[0.0, 0.0], [0.0, 4.0]])
-  assert fx.nss(sal, [1.5], [1.2]) == pytest.approx(3 / math.sqrt(3))
-  assert fx.nss(sal, [0.0], [0.9]) == pytest.approx(-1 / math.sqrt(3))
+  assert fm.nss(sal, [1.5], [1.2]) == pytest.approx(3 / math.sqrt(3))
+  assert fm.nss(sal, [0.0], [0.9]) == pytest.approx(-1 / math.sqrt(3))
   # Two fixations, one on each: mean of the two.
-  assert fx.nss(sal, [1.0, 0.0], [1.0, 0.0]) == pytest.approx((3 - 1) / 2 / math.sqrt(3))
+  assert fm.nss(sal, [1.0, 0.0], [1.0, 0.0]) == pytest.approx((3 - 1) / 2 / math.sqrt(3))
 
 
 def test_nss_counts_duplicates_and_is_affine_invariant():
   sal = np.array([[0.0, 0.0], [0.0, 4.0]])
-  twice = fx.nss(sal, [1.0, 1.0, 0.0], [1.0, 1.0, 0.0])
+  twice = fm.nss(sal, [1.0, 1.0, 0.0], [1.0, 1.0, 0.0])
   assert twice == pytest.approx((3 + 3 - 1) / 3 / math.sqrt(3))
-  assert fx.nss(7 * sal + 3, [1.0, 1.0, 0.0], [1.0, 1.0, 0.0]) == pytest.approx(twice)
+  assert fm.nss(7 * sal + 3, [1.0, 1.0, 0.0], [1.0, 1.0, 0.0]) == pytest.approx(twice)
 
 
 def test_nss_constant_map_is_zero():
-  assert fx.nss(np.ones((3, 3)), [1.0], [1.0]) == 0.0
+  assert fm.nss(np.ones((3, 3)), [1.0], [1.0]) == 0.0
 
 
 # --- CC --------------------------------------------------------------------------------------
@@ -37,16 +38,16 @@ def test_nss_constant_map_is_zero():
 
 def test_cc_hand_computed():
   a = np.array([[1.0, 2.0], [3.0, 4.0]])
-  assert fx.cc(a, a) == pytest.approx(1.0)
-  assert fx.cc(a, -a) == pytest.approx(-1.0)
-  assert fx.cc(a, 10 * a + 5) == pytest.approx(1.0)
+  assert fm.cc(a, a) == pytest.approx(1.0)
+  assert fm.cc(a, -a) == pytest.approx(-1.0)
+  assert fm.cc(a, 10 * a + 5) == pytest.approx(1.0)
   # a - mean = (-1.5, -.5, .5, 1.5); b = (1, 0, 0, 1) - .5 = (.5, -.5, -.5, .5)
   # sum ab = -.75 + .25 - .25 + .75 = 0 -> uncorrelated.
-  assert fx.cc(a, np.array([[1.0, 0.0], [0.0, 1.0]])) == pytest.approx(0.0)
+  assert fm.cc(a, np.array([[1.0, 0.0], [0.0, 1.0]])) == pytest.approx(0.0)
   # b = (0, 0, 0, 1): b - mean = (-.25, -.25, -.25, .75); sum ab = .375+.125-.125+1.125 = 1.5
   # |a| = sqrt(5), |b| = sqrt(.75) -> cc = 1.5 / sqrt(3.75)
   b = np.array([[0.0, 0.0], [0.0, 1.0]])
-  assert fx.cc(a, b) == pytest.approx(1.5 / math.sqrt(3.75))
+  assert fm.cc(a, b) == pytest.approx(1.5 / math.sqrt(3.75))
 
 
 # --- AUC-Judd --------------------------------------------------------------------------------
@@ -56,10 +57,10 @@ def test_auc_judd_hand_computed():
   # 4 pixels, values 1..4, one fixation on value 3. Threshold 3: 2 pixels >= 3 (3, 4),
   # tp = 1, fp = (2 - 1) / (4 - 1) = 1/3. Curve (0,0) (1/3,1) (1,1): area = 1/6 + 2/3 = 5/6.
   sal = np.array([[1.0, 2.0], [3.0, 4.0]])
-  assert fx.auc_judd(sal, [1.0], [0.0]) == pytest.approx(5 / 6)
+  assert fm.auc_judd(sal, [1.0], [0.0]) == pytest.approx(5 / 6)
   # Fixation on the top value: fp = 0 -> area 1. On the lowest: fp = 1 -> area 0.5.
-  assert fx.auc_judd(sal, [1.0], [1.0]) == pytest.approx(1.0)
-  assert fx.auc_judd(sal, [0.0], [0.0]) == pytest.approx(0.5)
+  assert fm.auc_judd(sal, [1.0], [1.0]) == pytest.approx(1.0)
+  assert fm.auc_judd(sal, [0.0], [0.0]) == pytest.approx(0.5)
 
 
 def test_auc_judd_two_fixations():
@@ -67,20 +68,20 @@ def test_auc_judd_two_fixations():
   # t=4: above=1, tp=.5, fp=(1-1)/2=0; t=2: above=3, tp=1, fp=(3-2)/2=.5.
   # Curve (0,0),(0,.5),(.5,1),(1,1): area = 0 + .5*(.5+1)/2 + .5*1 = .375 + .5 = .875.
   sal = np.array([[1.0, 2.0], [3.0, 4.0]])
-  assert fx.auc_judd(sal, [1.0, 0.0], [1.0, 1.0]) == pytest.approx(0.875)
+  assert fm.auc_judd(sal, [1.0, 0.0], [1.0, 1.0]) == pytest.approx(0.875)
 
 
 def test_auc_judd_constant_map_is_half():
-  assert fx.auc_judd(np.zeros((4, 4)), [1.0, 2.0], [1.0, 3.0]) == pytest.approx(0.5)
+  assert fm.auc_judd(np.zeros((4, 4)), [1.0, 2.0], [1.0, 3.0]) == pytest.approx(0.5)
 
 
 # --- shuffled AUC ----------------------------------------------------------------------------
 
 
 def test_roc_auc_ties_count_half():
-  assert fx.roc_auc([3.0], [1.0, 2.0]) == pytest.approx(1.0)
-  assert fx.roc_auc([2.0], [1.0, 2.0, 3.0]) == pytest.approx((1 + 0.5) / 3)
-  assert fx.roc_auc([1.0, 3.0], [2.0]) == pytest.approx(0.5)
+  assert fm.roc_auc([3.0], [1.0, 2.0]) == pytest.approx(1.0)
+  assert fm.roc_auc([2.0], [1.0, 2.0, 3.0]) == pytest.approx((1 + 0.5) / 3)
+  assert fm.roc_auc([1.0, 3.0], [2.0]) == pytest.approx(0.5)
 
 
 def test_shuffled_auc_hand_computed():
@@ -88,10 +89,10 @@ def test_shuffled_auc_hand_computed():
   # with values 1 and 3 -> AUC 1. Positive on value 2 -> one win (1), one loss (3) -> 0.5.
   sal = np.array([[1.0, 2.0], [3.0, 4.0]])
   neg_y, neg_x = np.array([0.1, 0.6]), np.array([0.2, 0.3])
-  assert fx.shuffled_auc(sal, [1.5], [1.5], neg_y, neg_x) == pytest.approx(1.0)
-  assert fx.shuffled_auc(sal, [0.5], [1.5], neg_y, neg_x) == pytest.approx(0.5)
+  assert fm.shuffled_auc(sal, [1.5], [1.5], neg_y, neg_x) == pytest.approx(1.0)
+  assert fm.shuffled_auc(sal, [0.5], [1.5], neg_y, neg_x) == pytest.approx(0.5)
   # A centre-bias map scores 0.5 when positives and negatives share positions.
-  assert fx.shuffled_auc(sal, [0.0, 1.0], [0.0, 0.0], [0.0, 0.5], [0.0, 0.0]) == 0.5
+  assert fm.shuffled_auc(sal, [0.0, 1.0], [0.0, 0.0], [0.0, 0.5], [0.0, 0.0]) == 0.5
 
 
 # --- log-likelihood / information gain -------------------------------------------------------
@@ -100,23 +101,23 @@ def test_shuffled_auc_hand_computed():
 def test_information_gain_hand_computed():
   uniform = np.log(np.full((2, 2), 0.25))
   half = np.log(np.array([[0.5, 0.5 / 3], [0.5 / 3, 0.5 / 3]]))
-  assert fx.log_likelihood(uniform, [0.0], [0.0]) == pytest.approx(0.0)
+  assert fm.log_likelihood(uniform, [0.0], [0.0]) == pytest.approx(0.0)
   # p = 0.5 on a 4-pixel image: log2(0.5 * 4) = 1 bit.
-  assert fx.log_likelihood(half, [0.0], [0.0]) == pytest.approx(1.0)
-  assert fx.information_gain(half, uniform, [0.0], [0.0]) == pytest.approx(1.0)
+  assert fm.log_likelihood(half, [0.0], [0.0]) == pytest.approx(1.0)
+  assert fm.information_gain(half, uniform, [0.0], [0.0]) == pytest.approx(1.0)
   # On a pixel with p = 1/6: log2(4/6).
-  assert fx.information_gain(half, uniform, [1.0], [1.0]) == pytest.approx(math.log2(4 / 6))
+  assert fm.information_gain(half, uniform, [1.0], [1.0]) == pytest.approx(math.log2(4 / 6))
 
 
 def test_normalize_and_map_to_log_density():
   m = np.array([[0.0, math.log(3.0)]])
-  np.testing.assert_allclose(np.exp(fx.normalize_log_density(m)), [[0.25, 0.75]])
-  ld = fx.map_to_log_density(np.array([[0.0, 1.0]]), uniform_weight=0.5)
+  np.testing.assert_allclose(np.exp(fm.normalize_log_density(m)), [[0.25, 0.75]])
+  ld = fm.map_to_log_density(np.array([[0.0, 1.0]]), uniform_weight=0.5)
   np.testing.assert_allclose(np.exp(ld), [[0.25, 0.75]])
 
 
 def test_centre_gaussian_log_density_sums_to_one():
-  ld = fx.centre_gaussian_log_density((5, 7), 0.2, 0.3, uniform_weight=0.1)
+  ld = fm.centre_gaussian_log_density((5, 7), 0.2, 0.3, uniform_weight=0.1)
   assert np.exp(ld).sum() == pytest.approx(1.0)
   assert np.unravel_index(np.argmax(ld), ld.shape) == (2, 3)
 
@@ -212,7 +213,7 @@ def test_folds_are_fixed():
 def test_all_metrics_shape_check():
   f = fx.Fixations("x", 2, 2, np.array([1.0]), np.array([1.0]), np.array([1]))
   with pytest.raises(ValueError, match="map shape"):
-    fx.all_metrics(np.zeros((3, 3)), f, [0.1], [0.1])
+    fm.all_metrics(np.zeros((3, 3)), f, [0.1], [0.1])
 
 
 def test_fitted_centre_gaussian_prefers_the_fixations_spread():
@@ -225,7 +226,7 @@ def test_fitted_centre_gaussian_prefers_the_fixations_spread():
     fx.Fixations("w", 100, 100, rng.uniform(0, 100, 80), rng.uniform(0, 100, 80), np.ones(80))
     for _ in range(3)
   ]
-  tight, broad = fx.fit_centre_gaussian(near), fx.fit_centre_gaussian(wide)
+  tight, broad = fm.fit_centre_gaussian(near), fm.fit_centre_gaussian(wide)
   assert tight.sigma_y < 0.12 and tight.sigma_x < 0.12  # Spread 8 px of 100.
   assert broad.sigma_y > 0.3 or broad.uniform >= 0.3
   assert np.exp(tight.log_density((10, 20))).sum() == pytest.approx(1.0)

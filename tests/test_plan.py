@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from semantic_jpeg import errors
-from semantic_jpeg.codec import dct
 from semantic_jpeg.codec import plan
 from semantic_jpeg.codec import policies
+from semantic_jpeg.codec import tuning
 
 RAMP = (np.arange(100, dtype=np.float64) / 99.0).reshape(10, 10)  # Saliency 0 .. 1.
 
@@ -93,25 +93,35 @@ def test_chroma_blocks_take_the_best_of_their_four_luma_blocks():
   np.testing.assert_array_equal(plan.chroma_qualities(luma, "444"), luma)
 
 
-def test_adaptive_strength_fades_with_detail():
-  smooth = plan.adaptive_strength(3.0)
-  busy = plan.adaptive_strength(6.5)
-  assert smooth == pytest.approx((1.456, 1.0)) and busy == pytest.approx((0.448, 0.45))
-  assert plan.adaptive_strength(4.4) == pytest.approx((1.12, 1.0))
-  strengths = [plan.adaptive_strength(a) for a in np.linspace(2, 7, 11)]
-  assert all(a >= b for a, b in zip(strengths, strengths[1:]))  # Both fall with detail.
-  flat = dct.forward(np.full((64, 64), 128.0))
-  noisy = dct.forward(np.random.default_rng(0).uniform(0, 255, (64, 64)))
-  assert plan.activity(flat) == 0.0 < plan.activity(noisy)
-
-
 def test_saliency_multipliers_spare_flat_background_blocks():
   flat = np.zeros((2, 64))
   busy = np.full((2, 64), 40.0)
   blocks = np.concatenate([flat, busy])
   weights = np.array([1.0, -1.0, 1.0, -1.0])
-  multipliers = plan.saliency_multipliers(blocks, weights)
+  params = tuning.Tuning(background_cap=10.0, flat_energy=200.0)
+  multipliers = plan.saliency_multipliers(blocks, weights, params)
   assert multipliers[0] == 1.0  # A flat background block keeps its lambda.
   assert multipliers[1] == pytest.approx(np.exp(-1.0))  # Salient blocks always gain.
-  assert multipliers[2] == pytest.approx(np.exp(1600.0 / 1650.0))  # Nearly the full increase.
+  assert multipliers[2] == pytest.approx(np.exp(1600.0 / 1800.0))  # Nearly the full increase.
   assert multipliers[3] == pytest.approx(np.exp(-1.0))
+
+
+def test_background_cap_bounds_every_increase():
+  busy = np.full((3, 64), 40.0)
+  weights = np.array([2.0, 0.1, -2.0])
+  capped = plan.saliency_multipliers(busy, weights, tuning.Tuning(background_cap=1.5))
+  free = plan.saliency_multipliers(busy, weights)
+  assert capped[0] == 1.5 < free[0]
+  assert capped[1] == free[1] < 1.5 and capped[2] == free[2] == pytest.approx(np.exp(-2.0))
+
+
+def test_trellis_lambdas_scale_with_strength_and_ignore_the_map_at_zero():
+  rng = np.random.default_rng(0)
+  coefficients = [rng.normal(0, 30, (4, 4, 8, 8)), rng.normal(0, 5, (2, 2, 8, 8))]
+  qualities = np.repeat(np.linspace(31, 69, 4)[:, None], 4, axis=1)
+  plain = plan.trellis_lambdas(coefficients, qualities, 0.0)
+  weighted = plan.trellis_lambdas(coefficients, qualities, 1.0)
+  flat = coefficients[0].reshape(-1, 64)
+  np.testing.assert_allclose(plain[0].ravel(), plan.texture_lambdas(flat, 1.0))
+  np.testing.assert_array_equal(plain[1], weighted[1])  # Chroma ignores the map.
+  assert (weighted[0][0] > plain[0][0]).all() and (weighted[0][-1] < plain[0][-1]).all()

@@ -88,3 +88,29 @@ def test_grayscale_gives_one_plane_and_block_grid_counts_like_libjpeg():
   assert len(colour.to_planes(np.zeros((9, 17), np.uint8), "420")) == 1
   assert colour.block_grid(77, 101, "420") == [(10, 13), (5, 7), (5, 7)]
   assert colour.block_grid(77, 101, "444") == [(10, 13)] * 3
+
+
+def test_fancy_upsampling_matches_libjpeg_turbos_decoder(tmp_path):
+  """Our model of the decoder's chroma upsampling is libjpeg-turbo's, to its rounding."""
+  path = tmp_path / "opencv.jpg"
+  path.write_bytes(turbo.encode(read_rgb("kodim23.png")[:64, :96], 95))
+  coefficients = jpeglib.read_dct(str(path))
+  half = dct.inverse(coefficients.Cb.astype(np.float64) * coefficients.qt[1])
+  decoded = jpeglib.read_spatial(str(path), out_color_space=jpeglib.Colorspace.JCS_YCbCr).spatial[
+    ..., 1
+  ]
+  ours = colour.fancy_upsample_h2v2(np.clip(np.round(half), 0, 255))
+  assert np.abs(ours - decoded).max() <= 1.5 and np.abs(ours - decoded).mean() < 0.6
+
+
+def test_fitted_chroma_is_closer_after_the_decoders_upsampling():
+  image = read_rgb("kodim23.png")
+  _, cb, _ = colour.rgb_to_ycbcr(image)
+  box = colour.downsample_h2v2(cb)
+  fitted = colour.fit_h2v2(cb)
+  error = [np.sqrt(np.mean((colour.fancy_upsample_h2v2(c) - cb) ** 2)) for c in (box, fitted)]
+  assert error[1] < 0.9 * error[0]
+  assert fitted.dtype == np.float32 and fitted.shape == box.shape
+  assert fitted.min() >= 0 and fitted.max() <= 255
+  flat = np.full((16, 16), 77.0, np.float32)
+  np.testing.assert_allclose(colour.fit_h2v2(flat), 77.0)  # Nothing to correct.

@@ -8,10 +8,10 @@ import pytest
 from semantic_jpeg.codec import dct
 from semantic_jpeg.codec import dering
 from semantic_jpeg.codec import huffman
-from semantic_jpeg.codec import modes
 from semantic_jpeg.codec import plan
 from semantic_jpeg.codec import quantize
 from semantic_jpeg.codec import trellis
+from semantic_jpeg.codec import tuning
 
 TABLE = quantize.scaled_table(quantize.ROBIDOUX_TABLE, 75).astype(np.float64)
 BITS = huffman.generic_code_lengths()
@@ -126,7 +126,7 @@ def test_code_lengths_are_a_complete_prefix_code_of_at_most_16_bits():
 
 def test_code_lengths_follow_the_statistics():
   blocks = random_blocks(200, seed=2)
-  lambdas = plan.texture_lambdas(blocks, plan.LUMA_SCALE)
+  lambdas = plan.texture_lambdas(blocks, tuning.MOZJPEG_LAMBDA_SCALE)
   levels, bits = trellis.quantize(blocks.reshape(200, 1, 8, 8), TABLE, lambdas.reshape(200, 1))
   counts = huffman.symbol_counts(levels.reshape(200, 64))
   assert counts.sum() > 200 and counts[0x00] <= 200  # At most one EOB per block.
@@ -145,11 +145,3 @@ def test_deringing_lifts_only_clipped_white_and_decodes_the_same():
   np.testing.assert_array_equal(lifted[:8, 8:], plane[:8, 8:])  # All white: untouched.
   np.testing.assert_array_equal(np.clip(lifted, 0, 255), plane)
   assert dering.dering(plane, 4.0).max() <= 255 + 8  # At most twice the DC step.
-
-
-def test_tilt_runs_from_low_at_dc_to_high_at_the_corner():
-  tilt = quantize.tilt(*modes.LUMA_TILT)
-  assert tilt[0, 0] == pytest.approx(modes.LUMA_TILT[0])
-  assert tilt[7, 7] == pytest.approx(modes.LUMA_TILT[1])
-  assert (np.diff(tilt, axis=0) > 0).all() and (np.diff(tilt, axis=1) > 0).all()
-  np.testing.assert_allclose(tilt, tilt.T)  # Depends on u + v only.

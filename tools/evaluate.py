@@ -1,12 +1,15 @@
 """Evaluates semantic_jpeg at equal file size against plain and state-of-the-art JPEG encoders.
 
-  python tools/evaluate.py --images ../shared/datasets/kodak --qualities 50 \
-      --output_dir results/kodak
+  python tools/evaluate.py --images ../shared/datasets/kodak --set_name kodak \
+      --corpus_split validation --qualities 50,75,90 --output_dir results/kodak
 
 Inputs: a folder of images (--images), a TFDS dataset (--tfds NAME --split SPLIT; it must be
 downloaded already or downloadable), or a local folder in TFDS's ImageFolder layout
 (--image_folder ROOT, with ROOT/SPLIT/LABEL/*.jpg). For each target quality Q every encoder is
 rate-matched to the size of libjpeg-turbo's file at Q (see semantic_jpeg/evaluation/equal_size.py).
+--corpus_split picks the tuning or validation half of a tuned set (`evaluation.corpus`, by
+--set_name, which defaults to the folder's name); --fixations adds PSNR-HVS-M over the fixation
+density's top quarter of blocks (scene_fixations' fixations.csv).
 
 Writes to --output_dir: evaluation.csv (one row per image x encoder x quality), summary.md (means
 in the paper's layout plus the extra metrics, size matching, wins per image),
@@ -36,10 +39,10 @@ from matplotlib import pyplot as plt
 
 from semantic_jpeg import blocks
 from semantic_jpeg import files
-from semantic_jpeg import image_io
 from semantic_jpeg.codec import encoder
 from semantic_jpeg.codec import turbo
 from semantic_jpeg.evaluation import baselines
+from semantic_jpeg.evaluation import corpus
 from semantic_jpeg.evaluation import equal_size as evaluation
 from semantic_jpeg.evaluation import metrics
 from semantic_jpeg.evaluation import visualize
@@ -53,7 +56,19 @@ _SPLIT = flags.DEFINE_string("split", "test", "TFDS split (with --tfds or --imag
 _TFDS_DATA_DIR = flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir.")
 _LIMIT = flags.DEFINE_integer("limit", None, "Evaluate at most this many images.", lower_bound=1)
 _QUALITIES = flags.DEFINE_list(
-  "qualities", ["30", "50", "70"], "libjpeg-turbo qualities whose file sizes are the targets."
+  "qualities", ["50", "75", "90"], "libjpeg-turbo qualities whose file sizes are the targets."
+)
+_SET_NAME = flags.DEFINE_string(
+  "set_name", None, "Set name for --corpus_split (default: the folder's name)."
+)
+_CORPUS_SPLIT = flags.DEFINE_enum(
+  "corpus_split", "all", ("all",) + corpus.SPLITS, "--images of this split only (see corpus.py)."
+)
+_MAX_SIDE = flags.DEFINE_integer(
+  "max_side", evaluation.MAX_SIDE, "Area-downscale larger photos first.", lower_bound=8
+)
+_FIXATIONS = flags.DEFINE_string(
+  "fixations", None, "Fixations CSV (image, viewer, y, x, ...) for the fixation-density region."
 )
 _ENCODERS = flags.DEFINE_list("encoders", list(evaluation.ENCODERS), "Encoders to compare.")
 _WORKERS = flags.DEFINE_integer("workers", os.cpu_count() or 1, "Worker processes.", lower_bound=1)
@@ -72,19 +87,22 @@ _REPORTED = metrics.PAPER_METRICS + (
   "salient_psnr_hvsm",
   "salient_psnr_hvsm_top10",
   "salient_psnr_hvsm_top50",
+  "fixation_psnr_hvsm",
   "map_weighted_psnr",
+  "butteraugli_pnorm3",
   "top1_same",
   "top5_overlap",
 )
 _CROP_ENCODERS = ("turbo", "mozjpeg", "semantic")
 _DIFFERENCES = ("turbo", "mozjpeg")  # Columns: semantic_jpeg's mean minus theirs.
+_LOWER_IS_BETTER = ("butteraugli_pnorm3",)
 _LABELS = {
   "turbo": "libjpeg-turbo",
   "uniform": "ours, uniform (control)",
   "composite": "paper (composite)",
   "dct": "ours, dct mode (fast)",
   "semantic": "semantic_jpeg",
-  "progressive": "semantic_jpeg, progressive",
+  "baseline": "semantic_jpeg, baseline",
   "mozjpeg": "mozjpeg",
   "jpegli": "jpegli",
 }
@@ -100,7 +118,14 @@ def _settings() -> evaluation.Settings:
   unknown = set(_ENCODERS.value) - set(evaluation.ENCODERS)
   if unknown or "turbo" not in _ENCODERS.value:
     raise app.UsageError(f"--encoders must include turbo and come from {evaluation.ENCODERS}")
-  return evaluation.Settings(qualities, tuple(_ENCODERS.value), _SLOW_METRICS.value, _WEIGHTS.value)
+  return evaluation.Settings(
+    qualities,
+    tuple(_ENCODERS.value),
+    _SLOW_METRICS.value,
+    _WEIGHTS.value,
+    _MAX_SIDE.value,
+    _FIXATIONS.value,
+  )
 
 
 def _dataset() -> tuple[str, list[evaluation.Image]]:
@@ -109,10 +134,15 @@ def _dataset() -> tuple[str, list[evaluation.Image]]:
   if len(chosen) != 1:
     raise app.UsageError("set exactly one of --images, --tfds, --image_folder")
   if _IMAGES.value:
-    paths = files.list_images([_IMAGES.value])[: _LIMIT.value]
+    name = _SET_NAME.value or pathlib.Path(_IMAGES.value).resolve().name
+    paths = corpus.select(
+      name, [str(p) for p in files.list_images([_IMAGES.value])], _CORPUS_SPLIT.value
+    )
+    paths = paths[: _LIMIT.value]
     if not paths:
-      raise app.UsageError(f"no images in {_IMAGES.value}")
-    return pathlib.Path(_IMAGES.value).resolve().name, [(p.stem, str(p)) for p in paths]
+      raise app.UsageError(f"no images of split {_CORPUS_SPLIT.value} in {_IMAGES.value}")
+    label = name if _CORPUS_SPLIT.value == "all" else f"{name} ({_CORPUS_SPLIT.value} split)"
+    return label, [(pathlib.Path(p).stem, p) for p in paths]
   import tensorflow_datasets as tfds
 
   from semantic_jpeg.evaluation import datasets  # Imports TFDS: only for these inputs.
@@ -164,8 +194,10 @@ def _summary(dataset: str, rows: list[dict], settings: evaluation.Settings) -> s
     f"{len(images)} images. Targets: the size of libjpeg-turbo's file at each quality; every "
     "encoder gives its largest file not above the target. Salient metrics are over the "
     f"map's top {evaluation.SALIENT_SHARE:.0%} of 8x8 blocks (the map of the model on the "
-    "original). Means over images; higher is better for every metric.",
+    "original). Means over images; higher is better for every metric but Butteraugli's "
+    "3-norm (butteraugli_pnorm3), where lower is better.",
     "",
+    *_against_mozjpeg(rows, settings),
   ]
   for quality in settings.qualities:
     lines += [
@@ -197,6 +229,50 @@ def _summary(dataset: str, rows: list[dict], settings: evaluation.Settings) -> s
     if "semantic" in names:
       lines += _wins(rows, names, quality, len(images))
   return "\n".join(lines) + "\n"
+
+
+def _against_mozjpeg(rows: list[dict], settings: evaluation.Settings) -> list[str]:
+  """The issue-14 summary: control and default against mozjpeg at each rate, means over images."""
+  if not {"uniform", "semantic", "mozjpeg"} <= set(settings.encoders):
+    return []
+  by = {(r["image"], r["encoder"], r["quality"]): r for r in rows}
+  images = sorted({r["image"] for r in rows})
+  keys = [k for k in ("salient_psnr_hvsm", "fixation_psnr_hvsm") if k in rows[0]]
+  has_butteraugli = "butteraugli_pnorm3" in rows[0]
+  header = (
+    "| target | control − mozjpeg, SSIMULACRA 2 | default − mozjpeg, SSIMULACRA 2 | default "
+    "within 1.0 of mozjpeg | "
+    + ("Butteraugli 3-norm, default / mozjpeg | " if has_butteraugli else "")
+    + "".join(f"{k} default − mozjpeg (dB) | " for k in keys)
+  )
+  lines = [
+    "## Against mozjpeg",
+    "",
+    header,
+    "|" + "---|" * (header.count("|") - 1),
+  ]
+  for quality in settings.qualities:
+    ours, control, theirs = (
+      np.array([by[i, n, quality]["ssimulacra2"] for i in images])
+      for n in ("semantic", "uniform", "mozjpeg")
+    )
+    cells = [
+      f"Q{quality}",
+      f"{np.mean(control - theirs):+.2f}",
+      f"{np.mean(ours - theirs):+.2f}",
+      f"{int(np.sum(ours >= theirs - 1.0))} of {len(images)}",
+    ]
+    if has_butteraugli:
+      cells.append(
+        f"{_mean(rows, 'semantic', quality, 'butteraugli_pnorm3'):.3f} / "
+        f"{_mean(rows, 'mozjpeg', quality, 'butteraugli_pnorm3'):.3f}"
+      )
+    cells += [
+      f"{_mean(rows, 'semantic', quality, k) - _mean(rows, 'mozjpeg', quality, k):+.2f}"
+      for k in keys
+    ]
+    lines.append("| " + " | ".join(cells) + " |")
+  return lines + [""]
 
 
 def _size_matching(rows: list[dict], names: tuple[str, ...], quality: int) -> str:
@@ -268,11 +344,15 @@ def _plot_rate_distortion(
 
 
 def _plot_crop(
-  path: pathlib.Path, image: evaluation.Image, result: evaluation.ImageResult, quality: int
+  path: pathlib.Path,
+  image: evaluation.Image,
+  result: evaluation.ImageResult,
+  quality: int,
+  settings: evaluation.Settings,
 ) -> None:
   """Original, three encoders and the map over the most salient region, at the same size."""
   name, source = image
-  rgb = image_io.read_image(source).rgb if isinstance(source, str) else source
+  rgb = evaluation.load_image(source, settings.max_side)
   target = next(r["target_bytes"] for r in result.rows if r["quality"] == quality)
   side = max(8, min(rgb.shape[:2]) // 3 // 8 * 8)
   row, col = visualize.most_salient_window(result.block_map, side // 8)
@@ -341,7 +421,11 @@ def main(argv: list[str]) -> None:
   )
   for result in cropped:
     _plot_crop(
-      output_dir / f"crop_{result.name}.png", (result.name, by_name[result.name]), result, middle
+      output_dir / f"crop_{result.name}.png",
+      (result.name, by_name[result.name]),
+      result,
+      middle,
+      settings,
     )
   print(summary)
 

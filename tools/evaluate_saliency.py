@@ -46,6 +46,7 @@ from semantic_jpeg import image_io
 from semantic_jpeg.codec import encoder
 from semantic_jpeg.codec import turbo
 from semantic_jpeg.evaluation import baselines
+from semantic_jpeg.evaluation import fixation_metrics
 from semantic_jpeg.evaluation import fixations as fixations_lib
 from semantic_jpeg.evaluation import metrics
 from semantic_jpeg.evaluation import readout_folds
@@ -115,12 +116,14 @@ def _score(data, maps_of, fold_of, centres, uniform) -> dict[str, dict[str, dict
     others = fixations_lib.other_fixations(data, name)
     baseline = centres[fold].log_density(fix.shape)
     rows[name] = {
-      "centre": fixations_lib.all_metrics(np.exp(baseline), fix, *others, baseline, baseline)
+      "centre": fixation_metrics.all_metrics(np.exp(baseline), fix, *others, baseline, baseline)
     }
     for source, (pixel_map, log_density) in maps_of[name].items():
       if log_density is None:
-        log_density = fixations_lib.map_to_log_density(pixel_map, uniform[source][fold])
-      rows[name][source] = fixations_lib.all_metrics(pixel_map, fix, *others, log_density, baseline)
+        log_density = fixation_metrics.map_to_log_density(pixel_map, uniform[source][fold])
+      rows[name][source] = fixation_metrics.all_metrics(
+        pixel_map, fix, *others, log_density, baseline
+      )
   return rows
 
 
@@ -129,7 +132,7 @@ def _uniform_weights(data, maps_of, fold_of, folds: int) -> dict[str, dict[int, 
   weights = {}
   for source in ("cam_sum", "cam_rank", "cam_faces"):
     weights[source] = {
-      fold: fixations_lib.fit_uniform_weight(
+      fold: fixation_metrics.fit_uniform_weight(
         [(maps_of[n][source][0], data[n]) for n in data if fold_of[n] != fold]
       )
       for fold in range(folds)
@@ -244,7 +247,7 @@ def main(argv: list[str]) -> None:
     for name in tqdm.tqdm(data, desc="maps", unit="image")
   }
   centres = {
-    fold: fixations_lib.fit_centre_gaussian([f for n, f in data.items() if fold_of[n] != fold])
+    fold: fixation_metrics.fit_centre_gaussian([f for n, f in data.items() if fold_of[n] != fold])
     for fold in range(_FOLDS.value)
   }
   uniform = _uniform_weights(data, maps_of, fold_of, _FOLDS.value)

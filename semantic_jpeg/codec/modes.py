@@ -1,8 +1,8 @@
 """The encoding modes behind `encoder.compress`: each transforms the image once, then turns a
 knob value into JPEG bytes, so that rate control re-runs only quantization and writing.
 
-Mode 'trellis' (default) writes one JPEG with mozjpeg's (Robidoux) table, tilted towards low
-frequencies, at the knob and chooses every block's coefficients by rate-distortion trellis
+Mode 'trellis' (default) writes one JPEG with mozjpeg's (Robidoux) table, its DC entries finer
+(`tuning.Tuning`), at the knob and chooses every block's coefficients by rate-distortion trellis
 quantization with a lambda per block (`plan.trellis_lambdas`). Mode 'dct' (the fast option) uses
 the IJG tables at the plan's highest block quality; every block keeps only the coefficients its
 own quality would keep (a per-block dead zone). Mode 'composite' reproduces the paper's
@@ -25,14 +25,8 @@ from semantic_jpeg.codec import plan
 from semantic_jpeg.codec import policies
 from semantic_jpeg.codec import quantize
 from semantic_jpeg.codec import trellis
+from semantic_jpeg.codec import tuning
 from semantic_jpeg.codec import turbo
-
-# Table tilts (multiplier at DC, at the highest frequency) on mozjpeg's table in the trellis mode:
-# finer low frequencies, where flat regions, chroma bleeding and the perceptual metrics are, and
-# coarser high ones, which the trellis prunes anyway. Chroma's high frequencies are cheapest to
-# lose. Fitted on Kodak at the size of libjpeg-turbo's quality 50 (results/kodak).
-LUMA_TILT = (0.8, 1.3)
-CHROMA_TILT = (0.9, 1.7)
 
 
 class Clock:
@@ -70,18 +64,13 @@ class ModeEncoder(Protocol):
 class TrellisEncoder:
   """Mode 'trellis': transforms once, then trellis-quantizes per knob.
 
-  The knob is the quality of mozjpeg's table, tilted towards low frequencies
-  (`LUMA_TILT`, `CHROMA_TILT`) and scaled by
+  The knob is the quality of mozjpeg's table (`basic_tables`), scaled by
   `quantize.staggered_table`. Code length estimates carry over from one knob
   to the next, so after the first encode one trellis pass suffices.
   """
 
   KNOB_RANGE = (1.0, 100.0)
   RESOLUTION = 0.01  # Table entries are integers: sizes move in (small) steps.
-  _BASIC_TABLES = (
-    quantize.ROBIDOUX_TABLE * quantize.tilt(*LUMA_TILT),
-    quantize.ROBIDOUX_TABLE * quantize.tilt(*CHROMA_TILT),
-  )
 
   def __init__(
     self,
@@ -96,16 +85,21 @@ class TrellisEncoder:
     self._segments = segments
     self._clock = clock
     self._policy = options.policy
-    self._params = plan.trellis_policy_params(options.policy, options.policy_params)
+    self._params = options.policy_params
+    self._tuning = options.tuning
+    self._basic = basic_tables(options.tuning)
     self._saliency = saliency
-    planes = colour.to_planes(image, subsampling)
+    planes = colour.to_planes(image, subsampling, fit_chroma=True)
     self._luma = planes[0].astype(np.float64)  # Deringing works on it at every DC step.
     self._coefficients = [dct.forward(p) for p in planes]
     self._clipped = bool((self._luma >= 255).any())
     self._dering_step = None
     clock.lap("dct")
     self._lambdas = plan.trellis_lambdas(
-      self._coefficients, self.block_qualities(policies.PAPER_QUALITY), options.strength
+      self._coefficients,
+      self.block_qualities(policies.PAPER_QUALITY),
+      options.strength,
+      options.tuning,
     )
     # float64 once, so that the trellis does not convert them at every knob.
     self._coefficients = [c.astype(np.float64) for c in self._coefficients]
@@ -123,17 +117,17 @@ class TrellisEncoder:
   def __call__(self, quality: float) -> bytes:
     self._clock.lap("search")
     tables = [
-      quantize.staggered_table(basic, quality)
-      for basic in self._BASIC_TABLES[: len(self._coefficients)]
+      quantize.staggered_table(basic, quality) for basic in self._basic[: len(self._coefficients)]
     ]
     self._dering(tables[0][0, 0])
+    scales = (self._tuning.luma_scale(quality), self._tuning.chroma_lambda)
     components = []
     for index, coefficients in enumerate(self._coefficients):
       passes = 2 if self._code_lengths[index] is None else 1
       levels, self._code_lengths[index] = trellis.quantize(
         coefficients,
         tables[min(index, 1)],
-        self._lambdas[index],
+        self._lambdas[index] * scales[min(index, 1)],
         passes=passes,
         symbol_bits=self._code_lengths[index],
       )
@@ -152,6 +146,16 @@ class TrellisEncoder:
       self._coefficients[0] = dct.forward(dering.dering(self._luma, float(dc_step))).astype(
         np.float64
       )
+
+
+def basic_tables(params: tuning.Tuning) -> tuple[np.ndarray, np.ndarray]:
+  """The trellis mode's (luma, chroma) basic tables: mozjpeg's, with their DC entries scaled."""
+  tables = []
+  for dc in (params.luma_dc, params.chroma_dc):
+    table = quantize.ROBIDOUX_TABLE.astype(np.float64)
+    table[0, 0] *= dc
+    tables.append(table)
+  return tables[0], tables[1]
 
 
 class DCTEncoder:

@@ -10,6 +10,7 @@ from semantic_jpeg import errors
 from semantic_jpeg.codec import colour
 from semantic_jpeg.codec import policies
 from semantic_jpeg.codec import ratecontrol
+from semantic_jpeg.codec import tuning as tuning_lib
 
 MODES = ("trellis", "dct", "composite")
 DEFAULT_QUALITY = 75.0
@@ -24,8 +25,7 @@ class EncoderOptions:
     mode: 'trellis' (per-block rate-distortion weighting), 'dct' (per-block
       dead zone) or 'composite' (the paper).
     policy: name of a policy in `policies.POLICIES`.
-    policy_params: keyword parameters of that policy (mode 'trellis' has its
-      own defaults for 'continuous': see `plan.TRELLIS_POLICY_DEFAULTS`).
+    policy_params: keyword parameters of that policy.
     subsampling: '420', '444' or 'gray' (a 2-D image is always gray).
     quality: rate knob in 1..100 (fractional except in mode 'composite'):
       the table quality in mode 'trellis', the policy's base quality in mode
@@ -33,10 +33,13 @@ class EncoderOptions:
     target_size: file size limit in bytes; the knob is searched.
     match_jpeg_quality: target the size of OpenCV's JPEG at this quality.
     tolerance: a target counts as met within [1 - tolerance, 1] x target.
-    progressive: write progressive scans (smaller; every size step pays a
-      lossless rewrite) instead of baseline.
+    progressive: write progressive scans (the default, as mozjpeg's: 2-4 % smaller
+      for the same coefficients; every size step pays a lossless rewrite) instead
+      of baseline.
     strength: mode 'trellis': how much the map moves lambda, a multiplier on
-      the image-adaptive strength (0 ignores the map, like policy 'uniform').
+      the fitted saliency strength (0 ignores the map, like policy 'uniform').
+    tuning: mode 'trellis': its fitted constants (`tuning.Tuning`); for tuning
+      experiments, the default is what was fitted.
 
   At most one of quality, target_size and match_jpeg_quality may be set;
   with none, quality is DEFAULT_QUALITY.
@@ -50,8 +53,9 @@ class EncoderOptions:
   target_size: int | None = None
   match_jpeg_quality: int | None = None
   tolerance: float = ratecontrol.DEFAULT_TOLERANCE
-  progressive: bool = False
+  progressive: bool = True
   strength: float = 1.0
+  tuning: tuning_lib.Tuning = tuning_lib.DEFAULT
 
   def __post_init__(self):
     _check_choice("mode", self.mode, MODES)

@@ -172,12 +172,6 @@ def staggered_table(basic: np.ndarray, quality: float) -> np.ndarray:
   return np.clip(table, 1, 255).astype(np.int32)
 
 
-def tilt(low: float, high: float) -> np.ndarray:
-  """Multipliers from `low` at DC to `high` at the highest frequency, geometric in u + v: (8, 8)."""
-  radius = (np.arange(8)[:, None] + np.arange(8)[None, :]) / 14.0
-  return low * (high / low) ** radius
-
-
 def quantize(coefficients: np.ndarray, table: np.ndarray) -> np.ndarray:
   """Quantizes with rounding half away from zero (libjpeg's rule).
 

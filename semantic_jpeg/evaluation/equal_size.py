@@ -9,13 +9,16 @@ every encoder is rate-matched to at most that size:
   to saliency.
 - `composite`: the paper's method (stitch qualities 10..100, re-encode), its default policy.
 - `dct`: our fast mode (per-block dead zone, `continuous` policy).
-- `semantic`: semantic_jpeg's default (`trellis` mode, `continuous` policy), baseline output.
-- `progressive`: the same with progressive output.
+- `semantic`: semantic_jpeg's default (`trellis` mode, `continuous` policy, progressive output).
+- `baseline`: the same with baseline output.
 - `mozjpeg`, `jpegli`: the best JPEG encoders in use (see `baselines`).
 
-Every file is decoded by OpenCV and scored with `metrics.full_reference` against the original,
-with the salient blocks (the map's top quarter) and the map from the model on the original, and
-for semantic consistency the model classifies the decoded image too. Images are evaluated in
+Every file is decoded by OpenCV and scored with `metrics.full_reference` against the original
+(photos larger than `Settings.max_side` are area-downscaled first), with the salient blocks (the
+map's top quarter) and the map from the model on the original, Butteraugli's 3-norm where
+`butteraugli_main` is installed, PSNR-HVS-M over the fixation density's top quarter of blocks
+where a fixations file is given, and for semantic consistency the model classifies the decoded
+image too. Images are evaluated in
 parallel worker processes, each loading the model once.
 """
 
@@ -27,17 +30,21 @@ import os
 import time
 from typing import Any
 
+import cv2
 import numpy as np
 
 from semantic_jpeg import image_io
 from semantic_jpeg.codec import encoder
 from semantic_jpeg.codec import turbo
 from semantic_jpeg.evaluation import baselines
+from semantic_jpeg.evaluation import butteraugli
+from semantic_jpeg.evaluation import fixations as fixations_lib
 from semantic_jpeg.evaluation import metrics
 from semantic_jpeg.saliency import model as saliency
 from semantic_jpeg.saliency.options import SaliencyOptions
 
-ENCODERS = ("turbo", "uniform", "composite", "dct", "semantic", "progressive", "mozjpeg", "jpegli")
+MAX_SIDE = 1024  # Larger photos are area-downscaled to this long side first (scene_fixations).
+ENCODERS = ("turbo", "uniform", "composite", "dct", "semantic", "baseline", "mozjpeg", "jpegli")
 SALIENT_SHARE = 0.25  # The map's top quarter of blocks counts as salient.
 PAPER_POLICY = "two_level_high_coverage"  # The paper's default mixing model.
 
@@ -52,12 +59,17 @@ class Settings:
   encoders: names from ENCODERS.
   slow_metrics: also compute VIFP and MS-SSIM (about 1 s per file).
   weights: weights from tools/train.py for the map model (default: ImageNet).
+  max_side: larger photos are area-downscaled to this long side first.
+  fixations: a fixations CSV (image, viewer, y, x, ...: scene_fixations' layout) for the
+    fixation-density salient region, or None.
   """
 
   qualities: tuple[int, ...] = (50,)
   encoders: tuple[str, ...] = ENCODERS
   slow_metrics: bool = True
   weights: str | None = None
+  max_side: int = MAX_SIDE
+  fixations: str | None = None
 
 
 @dataclasses.dataclass
@@ -67,6 +79,18 @@ class ImageResult:
   name: str
   rows: list[dict[str, Any]]
   block_map: np.ndarray
+
+
+def load_image(source: np.ndarray | str, max_side: int = MAX_SIDE) -> np.ndarray:
+  """RGB pixels of a file (decoded; a JPEG's decoded pixels are its reference) or an array,
+  area-downscaled so that the long side is at most `max_side`."""
+  rgb = image_io.read_image(source).rgb if isinstance(source, str) else source
+  height, width = rgb.shape[:2]
+  if max(height, width) <= max_side:
+    return rgb
+  scale = max_side / max(height, width)
+  size = (max(1, round(width * scale)), max(1, round(height * scale)))
+  return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 def salient_blocks(block_map: np.ndarray, share: float = SALIENT_SHARE) -> np.ndarray:
@@ -86,7 +110,7 @@ def _encode(
     "composite": dict(mode="composite", policy=PAPER_POLICY),
     "dct": dict(mode="dct"),
     "semantic": {},
-    "progressive": dict(progressive=True),
+    "baseline": dict(progressive=False),
   }[name]
   data, report = encoder.compress(
     rgb, block_map, encoder.EncoderOptions(target_size=target, **options)
@@ -117,12 +141,29 @@ def _semantic_consistency(
   }
 
 
+def _extra_scores(
+  rgb: np.ndarray, decoded: np.ndarray, fixated: np.ndarray | None
+) -> dict[str, float]:
+  """Butteraugli's 3-norm (where installed) and PSNR-HVS-M where people looked (if known)."""
+  scores = {}
+  if butteraugli.available():
+    scores["butteraugli_pnorm3"] = butteraugli.pnorm3(rgb, decoded)
+  if fixated is not None:
+    scores["fixation_psnr_hvsm"] = metrics.salient_psnr_hvsm(rgb, decoded, fixated)
+  return scores
+
+
 def evaluate_image(model: saliency.MSROIModel, image: Image, settings: Settings) -> ImageResult:
   """All encoders at all target qualities on one image."""
   name, source = image
-  rgb = image_io.read_image(source).rgb if isinstance(source, str) else source
+  original_rgb = image_io.read_image(source).rgb if isinstance(source, str) else source
+  rgb = load_image(original_rgb, settings.max_side)
   original = saliency.compute_map(model, rgb)
   salient = salient_blocks(original.block_map)
+  fixated = None
+  if settings.fixations:
+    fixations = fixations_lib.named(fixations_lib.load_cached(settings.fixations), name)
+    fixated = fixations_lib.fixated_blocks(fixations.scaled(*rgb.shape[:2]))
   rows = []
   for quality in settings.qualities:
     target = turbo.jpeg_size(rgb, quality)
@@ -151,6 +192,7 @@ def evaluate_image(model: saliency.MSROIModel, image: Image, settings: Settings)
             slow=settings.slow_metrics,
           ),
           **_salient_cuts(rgb, decoded, original.block_map),
+          **_extra_scores(rgb, decoded, fixated),
           **_semantic_consistency(model, original, decoded),
         }
       )

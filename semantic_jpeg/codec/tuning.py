@@ -1,0 +1,65 @@
+"""The trellis mode's fitted constants in one place, each with the data and rates it was fitted on.
+
+Tuning discipline (issue 14): constants are fitted on the `tune` split only (Kodak's odd-numbered
+images and scene_fixations' numbers 1 mod 4, `evaluation.corpus`), at the sizes of libjpeg-turbo's
+Q50, Q75 and Q90 files, and kept only if they hold on the validation split and on sets never
+fitted on (results/README.md). `tools/tune.py` evaluates any `Tuning` on a split.
+"""
+
+import dataclasses
+
+import numpy as np
+
+# mozjpeg's trellis lambda in our units (distortion in table steps squared, rate in bits): its
+# lambda_log_scale1 = 14.75 and lambda_log_scale2 = 16.5 with 1 / q^2 per coefficient (mozjpeg's
+# quantize_trellis, 'mode 1'), where our distortion is 1/64 of its own (its DCT is 8 times ours).
+MOZJPEG_LAMBDA_SCALE = 1.0 / 64.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Tuning:
+  """Constants of the trellis mode (see the module docstring for how they were fitted).
+
+  Attributes:
+    luma_lambda: (knob, scale) points: the luma lambda scale, linear in the table's knob between
+      them and constant beyond; mozjpeg's own is MOZJPEG_LAMBDA_SCALE at every knob.
+    chroma_lambda: the chroma lambda scale.
+    luma_dc: multiplier on the DC entry of mozjpeg's luma table.
+    chroma_dc: the same for chroma.
+    saliency_strength: multiplier on the map's effect at strength 1 (see `plan.trellis_lambdas`).
+    background_cap: largest factor the map may raise a background block's lambda by.
+    flat_energy: mean AC energy at which a background block's lambda increase is halved.
+  """
+
+  # Fitted on the tune split at the Q50, Q75, Q90 sizes (tools/tune.py, results/tuning.md): at the
+  # Q50 size (knob near 65) mozjpeg's own lambda measured best, at Q75 and Q90 (knob 83 and above)
+  # half of it (Kodak +0.3, scene_fixations +1.1 SSIMULACRA 2 at Q75); 0.7 times is between.
+  luma_lambda: tuple[tuple[float, float], ...] = (
+    (65.0, MOZJPEG_LAMBDA_SCALE),
+    (85.0, 0.5 * MOZJPEG_LAMBDA_SCALE),
+  )
+  # Halving or doubling chroma's lambda changed SSIMULACRA 2 by under 0.1 (tune split): mozjpeg's.
+  chroma_lambda: float = MOZJPEG_LAMBDA_SCALE
+  # DC steps half of mozjpeg's (tune split, all three sizes): smooth areas band less, which
+  # SSIMULACRA 2 weighs heavily (Kodak +1.1, scene_fixations +0.3 at Q50 with chroma fitting);
+  # 0.35 measured the same as 0.5, 0.7 less.
+  luma_dc: float = 0.5
+  chroma_dc: float = 0.5
+  # Saliency (tune split, map's top quarter, continuous policy's defaults: coverage 0.25, softness
+  # 0.2; increases capped at 2 and halved at a mean AC energy of 200). With the CAM map, strength 1
+  # kept scene_fixations' Q50 size within 1.0 SSIMULACRA 2 of mozjpeg on 92 % of images, 1.5 on
+  # 79 %, 2 on 51 %. With the fixation readout (issue 13), refitted: strength 1 / 1.5 / 2 keep 97 /
+  # 87 / 83 % within 1.0 there (mean +0.43 / +0.14 / +0.01) for +0.96 / +1.30 / +1.60 dB PSNR-HVS-M
+  # where the map points (Kodak Q50: +0.41 / +0.56 / +0.61 dB); every other set and rate stays
+  # above mozjpeg by 0.48 or more. 1.5 is the largest that keeps 85 % everywhere.
+  saliency_strength: float = 1.5
+  background_cap: float = 2.0
+  flat_energy: float = 200.0
+
+  def luma_scale(self, knob: float) -> float:
+    """The luma lambda scale at a table knob."""
+    knobs, scales = zip(*self.luma_lambda)
+    return float(np.interp(knob, knobs, scales))
+
+
+DEFAULT = Tuning()
