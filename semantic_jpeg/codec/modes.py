@@ -90,7 +90,7 @@ class TrellisEncoder:
     self._basic = basic_tables(options.tuning)
     self._saliency = saliency
     planes = colour.to_planes(image, subsampling, fit_chroma=True)
-    self._luma = planes[0].astype(np.float64)  # Deringing works on it at every DC step.
+    self._luma = planes[0]  # float32 integers; deringing works on it at every DC step.
     self._coefficients = [dct.forward(p) for p in planes]
     self._clipped = bool((self._luma >= 255).any())
     self._dering_step = None
@@ -101,8 +101,6 @@ class TrellisEncoder:
       options.strength,
       options.tuning,
     )
-    # float64 once, so that the trellis does not convert them at every knob.
-    self._coefficients = [c.astype(np.float64) for c in self._coefficients]
     self._code_lengths = [None] * len(planes)
 
   def block_qualities(self, quality: float) -> np.ndarray:
@@ -125,7 +123,7 @@ class TrellisEncoder:
     for index, coefficients in enumerate(self._coefficients):
       passes = 2 if self._code_lengths[index] is None else 1
       levels, self._code_lengths[index] = trellis.quantize(
-        coefficients,
+        coefficients.astype(np.float64),  # Kept float32 (exact either way): half the memory.
         tables[min(index, 1)],
         self._lambdas[index] * scales[min(index, 1)],
         passes=passes,
@@ -143,9 +141,8 @@ class TrellisEncoder:
     """Re-transforms the luma with overshoot deringing when white is clipped."""
     if self._clipped and dc_step != self._dering_step:
       self._dering_step = dc_step
-      self._coefficients[0] = dct.forward(dering.dering(self._luma, float(dc_step))).astype(
-        np.float64
-      )
+      luma = self._luma.astype(np.float64)
+      self._coefficients[0] = dct.forward(dering.dering(luma, float(dc_step)))
 
 
 def basic_tables(params: tuning.Tuning) -> tuple[np.ndarray, np.ndarray]:
