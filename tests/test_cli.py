@@ -585,19 +585,20 @@ def test_map_file_and_server_runs_do_not_import_tensorflow(tmp_path):
   )
   assert result.returncode == 0, result.stderr
   assert output.stat().st_size > 1000 and "tensorflow" not in modules
-  result, modules = _run_listing_modules(
-    tmp_path,
-    "compress",
-    str(TESTDATA / "kodim23.png"),
-    "--saliency_server",
-    "http://127.0.0.1:9",
-    "--saliency_timeout",
-    "2",
-    "--output_dir",
-    str(tmp_path / "served"),
-  )
-  assert result.returncode == 2 and len(_error_lines(result.stderr)) == 1, result.stderr
-  assert "tensorflow" not in modules
+  for server in ("http://127.0.0.1:9", "127.0.0.1:9"):  # REST, gRPC; nothing listens there.
+    result, modules = _run_listing_modules(
+      tmp_path,
+      "compress",
+      str(TESTDATA / "kodim23.png"),
+      "--saliency_server",
+      server,
+      "--saliency_timeout",
+      "2",
+      "--output_dir",
+      str(tmp_path / "served"),
+    )
+    assert result.returncode == 2 and len(_error_lines(result.stderr)) == 1, result.stderr
+    assert "tensorflow" not in modules
 
 
 _NATIVE_LOG_LINE = re.compile(r"^[IWEF]\d{4} |absl::|cuda|oneDNN", re.MULTILINE | re.IGNORECASE)
