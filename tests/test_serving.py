@@ -269,17 +269,19 @@ def test_compress_batches_server_requests_and_isolates_bad_files(tmp_path, signa
 def test_grpc_answers_in_value_fields_and_negative_ints_parse():
   """Servers may send values in float_val / int_val rather than tensor_content."""
   response = predict_pb2.PredictResponse()
-  block_map = response.outputs["block_map"]
-  block_map.dtype = tf.float32.as_datatype_enum
-  block_map.tensor_shape.dim.add(size=1)
-  block_map.tensor_shape.dim.add(size=2)
-  block_map.tensor_shape.dim.add(size=2)
-  block_map.float_val.extend([0.25, 0.5, 0.75, 1.0])
-  for key, values in (("block_height", [2]), ("block_width", [1]), ("top_classes", [[-3, 7]])):
-    response.outputs[key].CopyFrom(tf.make_tensor_proto(np.array(values, np.int32)))
-    response.outputs[key].ClearField("tensor_content")
-    response.outputs[key].int_val.extend(np.ravel(values))
-  response.outputs["top_scores"].CopyFrom(tf.make_tensor_proto(np.array([[0.5, 0.25]], np.float32)))
+  outputs = {
+    "block_map": (tf.float32, [1, 2, 2], [0.25, 0.5, 0.75, 1.0]),
+    "block_height": (tf.int32, [1], [2]),
+    "block_width": (tf.int32, [1], [1]),
+    "top_classes": (tf.int32, [1, 2], [-3, 7]),
+    "top_scores": (tf.float32, [1, 2], [0.5, 0.25]),
+  }
+  for key, (dtype, shape, values) in outputs.items():
+    tensor = response.outputs[key]
+    tensor.dtype = dtype.as_datatype_enum
+    for size in shape:
+      tensor.tensor_shape.dim.add(size=size)
+    (tensor.float_val if dtype == tf.float32 else tensor.int_val).extend(values)
   [answer] = serving_client.parse_grpc_response(response.SerializeToString(), 1)
   np.testing.assert_array_equal(answer.block_map, [[0.25], [0.75]])
   np.testing.assert_array_equal(answer.top_classes, [-3, 7])
