@@ -271,6 +271,18 @@ def test_grayscale_444_odd_and_tiny_images():
     assert decode_pillow(data).shape == (*shape, 3)
 
 
+@pytest.mark.parametrize("shape", [(8, 40), (40, 8), (5, 5)])
+def test_images_one_block_thin_keep_their_420_chroma_in_place(shape):
+  """Block counts do not tell 4:2:0 from 4:2:2 or 4:4:4 where a side is 8 pixels or less."""
+  image = np.zeros((*shape, 3), np.uint8)
+  image[: shape[0] // 2] = (255, 0, 0)
+  image[shape[0] // 2 :] = (0, 0, 255)
+  data, _ = encoder.compress(image, np.full(shape, 0.5), encoder.EncoderOptions(quality=95))
+  assert [layer[1:3] for layer in Image.open(io.BytesIO(data)).layer] == [(2, 2), (1, 1), (1, 1)]
+  reference = turbo.decode(turbo.encode(image, 95))  # libjpeg-turbo's own 4:2:0 at quality 95.
+  assert np.abs(decode_pillow(data).astype(int) - reference).max() < 40
+
+
 def test_exif_and_icc_are_carried_into_the_output():
   image = read_rgb("kodim23.png")[:64, :96]
   exif = Image.Exif()

@@ -93,6 +93,7 @@ class TrellisEncoder:
   ):
     subsampling = "gray" if image.ndim == 2 else options.subsampling
     self._size = image.shape[:2]
+    self._sampling = colour.SAMPLING_FACTORS[subsampling]
     self._segments = segments
     self._clock = clock
     self._policy = options.policy
@@ -140,7 +141,7 @@ class TrellisEncoder:
       components.append(levels)
     self._clock.lap("quantize")
     data = bitstream.insert_segments(
-      bitstream.encode(components, tables, *self._size), self._segments
+      bitstream.encode(components, tables, *self._size, self._sampling), self._segments
     )
     self._clock.lap("write")
     return data
@@ -206,7 +207,8 @@ class DCTEncoder:
       tables += [base] if index < 2 else []
     self._clock.lap("quantize")
     data = bitstream.insert_segments(
-      bitstream.encode(components, tables, *self._size), self._segments
+      bitstream.encode(components, tables, *self._size, colour.SAMPLING_FACTORS[self._subsampling]),
+      self._segments,
     )
     self._clock.lap("write")
     return data
