@@ -78,7 +78,7 @@ class TrellisEncoder:
 
   KNOB_RANGE = (1.0, 100.0)
   RESOLUTION = 0.01  # Table entries are integers: sizes move in (small) steps.
-  _BASIC_TABLES = (
+  BASIC_TABLES = (
     quantize.ROBIDOUX_TABLE * quantize.tilt(*LUMA_TILT),
     quantize.ROBIDOUX_TABLE * quantize.tilt(*CHROMA_TILT),
   )
@@ -125,20 +125,12 @@ class TrellisEncoder:
     self._clock.lap("search")
     tables = [
       quantize.staggered_table(basic, quality)
-      for basic in self._BASIC_TABLES[: len(self._coefficients)]
+      for basic in self.BASIC_TABLES[: len(self._coefficients)]
     ]
     self._dering(tables[0][0, 0])
-    components = []
-    for index, coefficients in enumerate(self._coefficients):
-      passes = 2 if self._code_lengths[index] is None else 1
-      levels, self._code_lengths[index] = trellis.quantize(
-        coefficients,
-        tables[min(index, 1)],
-        self._lambdas[index],
-        passes=passes,
-        symbol_bits=self._code_lengths[index],
-      )
-      components.append(levels)
+    components = trellis.quantize_components(
+      self._coefficients, [*tables, *tables[1:]], self._lambdas, self._code_lengths
+    )
     self._clock.lap("quantize")
     data = bitstream.insert_segments(
       bitstream.encode(components, tables, *self._size, self._sampling), self._segments
