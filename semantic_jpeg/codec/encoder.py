@@ -28,6 +28,9 @@ from semantic_jpeg.codec.options import EncoderOptions
 
 MAX_SIDE = 65500  # Largest JPEG dimension libjpeg accepts.
 _SCORE_SLOPE = 0.5  # Typical d SSIMULACRA 2 / d knob, for the score search's first step.
+# A score search stops at a bracket this narrow: where the score jumps over the target (table
+# entries changing together), no knob between splits it.
+_SCORE_RESOLUTION = 0.05
 _MODES = {
   "trellis": modes.TrellisEncoder,
   "dct": modes.DCTEncoder,
@@ -227,7 +230,7 @@ def _search_score(
     slope=slope,
     tolerance=options.tolerance,
     bounds=encode.KNOB_RANGE,
-    resolution=encode.RESOLUTION,
+    resolution=max(encode.RESOLUTION, _SCORE_RESOLUTION),
   )
 
 

@@ -179,7 +179,7 @@ class _Bracket:
 
 # Score search: aim this far above the target, so that a step lands on the passing side.
 _SCORE_MARGIN = 0.1
-_MAX_SCORE_STEPS = 10
+_MAX_SCORE_STEPS = 8
 
 
 def search_score(
@@ -282,8 +282,8 @@ class _ScoreBracket:
         candidate = min(candidate, top[0] - 1.0)
       return min(max(candidate, self.low), self.high)
     width = top[0] - floor[0]
-    if all(value < self.target for _, _, value in self.tries[-2:]):
-      candidate = (floor[0] + top[0]) / 2  # Two misses from below in a row: bisect.
+    if len({value >= self.target for _, _, value in self.tries[-2:]}) == 1:
+      candidate = (floor[0] + top[0]) / 2  # Two in a row on one side: regula falsi stalls.
     else:
       candidate = self._crossing(top, floor, self.target + _SCORE_MARGIN)
     return min(max(candidate, floor[0] + 0.1 * width), top[0] - 0.1 * width)
