@@ -48,6 +48,9 @@ KEPT = {
   ),
   "444": lambda: bad_inputs.jpeg_bytes(PHOTO, quality=75, subsampling=0),
   "422": lambda: bad_inputs.jpeg_bytes(PHOTO, quality=75, subsampling=1),
+  "440": lambda: _opencv_jpeg(
+    PHOTO, cv2.IMWRITE_JPEG_QUALITY, 75, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, 0x121111
+  ),
   "gray": lambda: bad_inputs.jpeg_bytes(PHOTO[..., 1], quality=75),
   "odd_size": lambda: bad_inputs.jpeg_bytes(ODD, quality=75),
   "no_end_marker": lambda: bad_inputs.jpeg_bytes(PHOTO, quality=75)[:-2],
@@ -158,6 +161,12 @@ def test_the_map_moves_bits_to_the_salient_blocks():
   [
     (lambda: _pillow_jpeg(Image.fromarray(PHOTO).convert("CMYK"), quality=75), "CMYK"),
     (lambda: _rotated(PHOTO), "EXIF orientation 6"),
+    (
+      lambda: _opencv_jpeg(
+        PHOTO, cv2.IMWRITE_JPEG_QUALITY, 75, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, 0x411111
+      ),
+      "sampling factors ((1, 4), (1, 1), (1, 1))",
+    ),
   ],
 )
 def test_what_cannot_keep_its_grid_goes_through_pixels_and_says_why(make, reason):
