@@ -29,6 +29,7 @@ _ENCODER_FLAGS = {
   "quality": "--quality",
   "target_size": "--target_size",
   "match_jpeg_quality": "--match_jpeg_quality",
+  "target_ssimulacra2": "--target_ssimulacra2",
   "strength": "--strength",
 }
 
@@ -200,6 +201,12 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
     type=bounded(int, 1, 100),
     help="Target the size of OpenCV's (libjpeg-turbo's) JPEG at this quality.",
   )
+  rate.add_argument(
+    "--target_ssimulacra2",
+    type=bounded(float, 1.0, 100.0),
+    help="Write the smallest file whose SSIMULACRA 2 against the input's pixels is at least "
+    "this (90: visually lossless; 80: very good).",
+  )
   group.add_argument(
     "--encoder",
     choices=encoder_options_lib.MODES,
@@ -231,7 +238,18 @@ def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
     help="Policy parameter (repeatable).",
   )
   group.add_argument(
-    "--subsampling", choices=["420", "444"], default="420", help="Chroma subsampling."
+    "--subsampling",
+    choices=["420", "444"],
+    default=None,
+    help="Chroma subsampling (default: a JPEG input's own where its coefficients are kept, "
+    "else 420; a JPEG whose subsampling differs is re-encoded from its pixels).",
+  )
+  add_switch(
+    group,
+    "allow_larger",
+    False,
+    "For JPEG inputs, write the encoded file even where it is not smaller than the input (by "
+    "default the input is written, losslessly re-optimized or as it is).",
   )
 
 
@@ -247,8 +265,10 @@ def encoder_options(args: argparse.Namespace) -> encoder_options_lib.EncoderOpti
       quality=args.quality,
       target_size=args.target_size,
       match_jpeg_quality=args.match_jpeg_quality,
+      target_ssimulacra2=args.target_ssimulacra2,
       progressive=args.progressive,
       strength=args.strength,
+      allow_larger=args.allow_larger,
     )
   except errors.EncodeError as e:
     raise UsageError(_as_flags(str(e))) from None

@@ -254,6 +254,11 @@ def _compress_record(
     "quality_shares": {str(q): round(share, 4) for q, share in report.quality_shares.items()},
     "encoder": args.encoder,
     "policy": args.policy,
+    "path": report.path,
+    "reason": report.reason,
+    "written": report.written,
+    "target_ssimulacra2": report.target_ssimulacra2,
+    "ssimulacra2": None if report.ssimulacra2 is None else round(report.ssimulacra2, 2),
     "steps": report.steps,
     "timings_ms": {
       "saliency": round(saliency_ms, 1),
@@ -315,16 +320,36 @@ def run_compress(args: argparse.Namespace) -> batch.Run:
       record = _compress_record(args, path, output, image, report, saliency_ms)
       record["outputs"] = _side_outputs(args, output, image, block_map)
       records.append(record)
-      tqdm.tqdm.write(
-        json.dumps(record)
-        if args.json
-        else f"{path} -> {output}: {report.size} bytes ({record['ratio']:.2f}x), "
-        f"quality {report.quality:.1f}"
-        + ("" if report.target_met else f" (target {report.target_size} not met)")
-      )
+      tqdm.tqdm.write(json.dumps(record) if args.json else _compress_line(record))
 
     run.each(list(outputs), process)
   return run
+
+
+def _compress_line(record: dict) -> str:
+  """One text line per compressed file: sizes, knob, how it was made, the score reached."""
+  notes = [f"quality {record['quality']:.1f}"]
+  if record["reason"]:
+    notes.append(f"from pixels: {record['reason']}")
+  elif record["path"] == "coefficients":
+    notes.append("from its coefficients")
+  if record["written"] != "encoded":
+    notes.append(_WRITTEN[record["written"]])
+  if record["ssimulacra2"] is not None:
+    notes.append(f"SSIMULACRA 2 {record['ssimulacra2']:.2f}")
+  if not record["target_met"]:
+    target = record["target_size"] or record["target_ssimulacra2"]
+    notes.append(f"target {target} not met")
+  return (
+    f"{record['file']} -> {record['output']}: {record['bytes_out']} bytes "
+    f"({record['ratio']:.2f}x), {', '.join(notes)}"
+  )
+
+
+_WRITTEN = {
+  "input_optimized": "not smaller than the input: its coefficients re-optimized losslessly",
+  "input": "not smaller than the input: the input as it is",
+}
 
 
 def _byte_totals(records: list[dict]) -> str:

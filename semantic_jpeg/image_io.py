@@ -3,7 +3,8 @@
 Pillow reads the header first, so oversized images are refused before any pixel is decoded,
 and it reports truncated or corrupt data as errors instead of returning half an image. JPEGs
 are read as libjpeg reads them: one missing only its end marker decodes, damage that decodes
-(`jpeg_damage`) is a warning, or an error when strict; an MPO gives its primary picture.
+(`jpeg_damage`) is a warning, or an error when strict; an MPO gives its primary picture. A JPEG's
+coefficients are read once (`jpeg_source`), for the damage checks and the transcoder.
 """
 
 import dataclasses
@@ -21,12 +22,15 @@ from PIL import UnidentifiedImageError
 
 from semantic_jpeg import errors
 from semantic_jpeg import jpeg_damage
+from semantic_jpeg import jpeg_source
 
 DEFAULT_MAX_PIXELS = 100_000_000
 SUPPORTED_FORMATS = ("PNG", "JPEG", "MPO", "BMP", "TIFF", "WEBP", "PPM", "GIF")
 _JPEG_FORMATS = ("JPEG", "MPO")
 _WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "F")
 _GRAY_MODES = ("1", "L", "LA") + _WIDE_MODES
+_ORIENTATION = 0x0112  # EXIF tag.
+_TRANSPOSING = range(2, 9)  # Orientations that flip or rotate the stored pixels.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +42,7 @@ class DecodedImage:
   exif / icc_profile: metadata to carry into the output (orientation reset), or None.
   encoded_size: bytes of the encoded input, as read.
   warnings: one line each about what was read: JPEG damage, an MPO's other pictures left out.
+  jpeg: for a JPEG input, the file and its coefficients (None for other formats).
   """
 
   rgb: np.ndarray
@@ -47,6 +52,7 @@ class DecodedImage:
   icc_profile: bytes | None = None
   encoded_size: int = 0
   warnings: tuple[str, ...] = ()
+  jpeg: jpeg_source.JpegSource | None = None
 
   @property
   def height(self) -> int:
@@ -80,11 +86,14 @@ def decode_image(
   data: bytes, name: str = "<bytes>", max_pixels: int = DEFAULT_MAX_PIXELS, strict: bool = False
 ) -> DecodedImage:
   """Decodes encoded image bytes (see `read_image`); `strict` refuses damaged JPEGs."""
-  image, warnings = _decode(data, name, max_pixels, strict)
+  image, warnings, jpeg = _decode(data, name, max_pixels, strict)
   try:
+    orientation = image.getexif().get(_ORIENTATION, 1)
     upright = ImageOps.exif_transpose(image)
   except (OSError, ValueError, SyntaxError, KeyError) as e:
     raise errors.ImageError(f"{name}: unreadable EXIF orientation ({_first_line(e)})") from None
+  if jpeg is not None and orientation in _TRANSPOSING:
+    jpeg = dataclasses.replace(jpeg, orientation=orientation)
   return DecodedImage(
     rgb=_to_rgb(upright),
     grayscale=image.mode in _GRAY_MODES,
@@ -93,17 +102,19 @@ def decode_image(
     icc_profile=image.info.get("icc_profile") or None,
     encoded_size=len(data),
     warnings=warnings,
+    jpeg=jpeg,
   )
 
 
 def _decode(
   data: bytes, name: str, max_pixels: int, strict: bool
-) -> tuple[Image.Image, tuple[str, ...]]:
-  """The decoded picture, and warnings about it (JPEG damage is an error if `strict`)."""
+) -> tuple[Image.Image, tuple[str, ...], jpeg_source.JpegSource | None]:
+  """The decoded picture, warnings about it (JPEG damage is an error if `strict`), and for a
+  JPEG the file as stored."""
   image = _open_checked(data, name, max_pixels)
   if image.format not in _JPEG_FORMATS:
     _load(image, name)
-    return image, ()
+    return image, (), None
   try:
     _load(image, name)
   except errors.ImageError:
@@ -113,7 +124,8 @@ def _decode(
     data, image = complete, _open_checked(complete, name, max_pixels)
     _load(image, name)
   warnings = []
-  found = jpeg_damage.damage(data)
+  coefficients = jpeg_source.read(data)
+  found = jpeg_damage.damage(data, coefficients)
   if found and strict:
     raise errors.ImageError(f"{name}: corrupt JPEG data, refused as strict ({found})")
   if found:
@@ -122,7 +134,7 @@ def _decode(
     warnings.append(
       f"{name}: multi-picture (MPO) file of {image.n_frames} pictures: the first (primary) is used"
     )
-  return image, tuple(warnings)
+  return image, tuple(warnings), jpeg_source.JpegSource(data, coefficients)
 
 
 def read_gray(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

@@ -4,25 +4,29 @@ libjpeg (libjpeg-turbo, through simplejpeg) warns when entropy-coded data runs s
 and other decoders stay silent. A bit flip after which the Huffman code falls back in step
 leaves no such trace, only wrong DC differences that shift every later block: they show as DC
 coefficients no block of 8-bit samples can have. A zeroed quantization table decodes without a
-word too. Both are read from the coefficients (through jpeglib).
+word too. Both are read from the coefficients (`jpeg_source`, read once by the caller).
 """
 
-import pathlib
-
-import jpeglib
 import numpy as np
 import simplejpeg
 
-from semantic_jpeg import libjpeg
+from semantic_jpeg import jpeg_source
 
 END_MARKER = b"\xff\xd9"
 _MAX_DC = 1024  # 8 x the largest level-shifted 8-bit sample: |DC| of a valid block.
 _OUTPUT_COLORSPACES = {"Gray": "GRAY", "CMYK": "CMYK", "YCCK": "CMYK"}
 
 
-def damage(data: bytes) -> str | None:
-  """The first sign of damage in a JPEG that decodes, in a few words, or None."""
-  return _libjpeg_warning(data) or _coefficient_damage(data)
+def damage(data: bytes, coefficients: jpeg_source.Coefficients | None) -> str | None:
+  """The first sign of damage in a JPEG that decodes, in a few words, or None.
+
+  `coefficients` are the file's (None where libjpeg-turbo could not read them: an older
+  libjpeg's limits are not damage).
+  """
+  warning = _libjpeg_warning(data)
+  if warning or coefficients is None:
+    return warning
+  return _coefficient_damage(coefficients)
 
 
 def _libjpeg_warning(data: bytes) -> str | None:
@@ -49,20 +53,12 @@ def with_end_marker(data: bytes) -> bytes | None:
   return complete if _libjpeg_warning(complete) is None else None
 
 
-def _coefficient_damage(data: bytes) -> str | None:
+def _coefficient_damage(coefficients: jpeg_source.Coefficients) -> str | None:
   """Zeroed quantization entries, or DC coefficients beyond the 8-bit range."""
-  with libjpeg.jpeglib_file(libjpeg.TURBO) as path:
-    pathlib.Path(path).write_bytes(data)
-    try:
-      jpeg = jpeglib.read_dct(path)
-      jpeg.load()
-    except OSError:
-      return None  # libjpeg-turbo decoded it: an older libjpeg's limits are not damage.
-  components = [c for c in (jpeg.Y, jpeg.Cb, jpeg.Cr, jpeg.K) if c is not None]
-  tables = [jpeg.qt[number].astype(np.int64) for number in jpeg.quant_tbl_no]
+  tables = coefficients.tables
   if any((table == 0).any() for table in tables):
     return "a quantization table has zero entries"
-  for levels, table in zip(components, tables):
+  for levels, table in zip(coefficients.components, tables):
     step = int(table[0, 0])
     if np.abs(levels[..., 0, 0].astype(np.int64) * step).max() > _MAX_DC + step:
       return "DC coefficients beyond the 8-bit range (entropy-coded data out of step)"

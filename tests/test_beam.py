@@ -18,7 +18,9 @@ NAMES = ("kodim04", "kodim21", "kodim23")
 RATE = ("--match_jpeg_quality", "50")
 
 
-def run_beam(inputs: pathlib.Path, output: pathlib.Path) -> subprocess.CompletedProcess:
+def run_beam(
+  inputs: pathlib.Path, output: pathlib.Path, rate: tuple[str, ...] = RATE
+) -> subprocess.CompletedProcess:
   return subprocess.run(
     [
       sys.executable,
@@ -27,7 +29,7 @@ def run_beam(inputs: pathlib.Path, output: pathlib.Path) -> subprocess.Completed
       str(inputs / "*"),
       "--output_dir",
       str(output),
-      *RATE,
+      *rate,
       "--runner=DirectRunner",
       "--direct_num_workers=2",
       "--direct_running_mode=multi_processing",
@@ -36,6 +38,24 @@ def run_beam(inputs: pathlib.Path, output: pathlib.Path) -> subprocess.Completed
     text=True,
     timeout=900,
     check=False,
+  )
+
+
+def run_cli(inputs: list[pathlib.Path], output: pathlib.Path, rate: tuple[str, ...] = RATE) -> None:
+  subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "semantic_jpeg.cli",
+      "compress",
+      *(str(path) for path in inputs),
+      "--output_dir",
+      str(output),
+      *rate,
+    ],
+    check=True,
+    capture_output=True,
+    timeout=600,
   )
 
 
@@ -50,21 +70,7 @@ def test_pipeline_matches_the_cli_dead_letters_and_is_idempotent(tmp_path):
   first = run_beam(inputs, out)
   assert first.returncode == 0, first.stderr[-3000:]
   cli_out = tmp_path / "cli"
-  subprocess.run(
-    [
-      sys.executable,
-      "-m",
-      "semantic_jpeg.cli",
-      "compress",
-      *(str(inputs / f"{n}.png") for n in NAMES),
-      "--output_dir",
-      str(cli_out),
-      *RATE,
-    ],
-    check=True,
-    capture_output=True,
-    timeout=600,
-  )
+  run_cli([inputs / f"{n}.png" for n in NAMES], cli_out)
   for name in NAMES:
     data = (out / f"{name}.jpg").read_bytes()
     assert data == (cli_out / f"{name}.jpg").read_bytes(), name
@@ -87,3 +93,19 @@ def test_pipeline_matches_the_cli_dead_letters_and_is_idempotent(tmp_path):
   assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.jpg")} == written
   summary = json.loads((out / "summary.json").read_text())
   assert (summary["images"], summary["skipped"], summary["failures"]) == (0, 3, 1)
+
+
+def test_jpegs_to_a_score_target_match_the_cli(tmp_path):
+  inputs = tmp_path / "in"
+  inputs.mkdir()
+  for name, options in (("kodim04", {"quality": 90}), ("kodim21", {"progressive": True})):
+    Image.open(REPO / "testdata" / f"{name}.png").save(inputs / f"{name}.jpg", **options)
+  rate = ("--target_ssimulacra2", "80")
+  out = tmp_path / "out"
+  result = run_beam(inputs, out, rate)
+  assert result.returncode == 0, result.stderr[-3000:]
+  cli_out = tmp_path / "cli"
+  run_cli(sorted(inputs.iterdir()), cli_out, rate)
+  for path in sorted(inputs.iterdir()):
+    data = (out / path.name).read_bytes()
+    assert data == (cli_out / path.name).read_bytes() and len(data) < path.stat().st_size

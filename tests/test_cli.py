@@ -1,5 +1,6 @@
 """End-to-end runs of the `semantic-jpeg` command line, as a user runs it."""
 
+import io
 import json
 import os
 import pathlib
@@ -11,9 +12,11 @@ import sys
 import cv2
 import numpy as np
 from PIL import Image
+from PIL import ImageOps
 import pytest
 
 from semantic_jpeg import arguments
+from semantic_jpeg.codec import bitstream
 
 import bad_inputs
 from conftest import leave_killed_writers_temporary
@@ -236,6 +239,9 @@ def test_compress_reports_bad_files_and_goes_on(tmp_path):
     ["--policy", "median"],
     ["--policy_param", "span=wide"],
     ["--strength", "-0.5"],
+    ["--target_ssimulacra2", "80", "--quality", "50"],
+    ["--target_ssimulacra2", "0.5"],
+    ["--target_ssimulacra2", "high"],
   ],
 )
 def test_compress_bad_flags_exit_2_and_write_nothing(tmp_path, flags):
@@ -611,3 +617,82 @@ def test_a_model_run_shows_no_native_log_lines_unless_verbose(tmp_path):
   assert quiet.stderr == "", quiet.stderr
   verbose = run_cli("compress", *args, "--verbose")
   assert verbose.returncode == 0 and _NATIVE_LOG_LINE.search(verbose.stderr), verbose.stderr
+
+
+# JPEG inputs: the coefficient domain, never larger, a perceptual target.
+
+
+def _package_score(reference: np.ndarray, path: pathlib.Path) -> float:
+  """SSIMULACRA 2 by the `ssimulacra2` package, against pixels."""
+  import ssimulacra2  # pylint: disable=g-import-not-at-top
+
+  png = cv2.imencode(".png", cv2.cvtColor(reference, cv2.COLOR_RGB2BGR))[1].tobytes()
+  return float(ssimulacra2.compute_ssimulacra2(io.BytesIO(png), path))
+
+
+@pytest.mark.slow
+def test_a_folder_of_jpegs_and_pngs_to_a_score_target_with_json(tmp_path):
+  inputs = tmp_path / "in"
+  inputs.mkdir()
+  photo = read_rgb("kodim21.png")[:256, :384]
+  (inputs / "baseline.jpg").write_bytes(bad_inputs.jpeg_bytes(photo, quality=85))
+  (inputs / "progressive.jpg").write_bytes(
+    bad_inputs.jpeg_bytes(photo[::-1], quality=90, progressive=True, subsampling=0)
+  )
+  exif = Image.Exif()
+  exif[0x0112] = 3  # Upside down.
+  Image.fromarray(photo).save(inputs / "rotated.jpg", exif=exif, quality=90)
+  _photo(inputs / "pixels.png", 256, 384)
+  out = tmp_path / "out"
+  result = run_cli(
+    "compress", str(inputs), "--output_dir", str(out), "--target_ssimulacra2", "80", "--json"
+  )
+  assert result.returncode == 0, result.stderr
+  records = {pathlib.Path(r["file"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+  assert {name: r["path"] for name, r in records.items()} == {
+    "baseline.jpg": "coefficients",
+    "progressive.jpg": "coefficients",
+    "rotated.jpg": "pixels",
+    "pixels.png": "pixels",
+  }
+  assert records["rotated.jpg"]["reason"] == "EXIF orientation 3 turns the stored picture"
+  assert records["pixels.png"]["reason"] is None
+  for name, record in records.items():
+    assert record["target_ssimulacra2"] == 80 and record["ssimulacra2"] >= 80, record
+    assert record["target_met"] and record["bytes_out"] < record["bytes_in"]
+    output = out / f"{pathlib.Path(name).stem}.jpg"
+    _decodes_whole(output)
+    reference = np.asarray(ImageOps.exif_transpose(Image.open(inputs / name)).convert("RGB"))
+    assert _package_score(reference, output) >= 79.5
+
+
+def test_quality_95_on_a_quality_50_jpeg_writes_nothing_larger(tmp_path):
+  photo = read_rgb("kodim23.png")
+  inputs = tmp_path / "in"
+  inputs.mkdir()
+  (inputs / "q50.jpg").write_bytes(bitstream.progressive(bad_inputs.jpeg_bytes(photo, quality=50)))
+  exif = Image.Exif()
+  exif[0x0112] = 8  # Through pixels, where quality 95 is far larger than the input.
+  Image.fromarray(photo).save(inputs / "rotated_q50.jpg", exif=exif, quality=50)
+  out = tmp_path / "out"
+  for name in ("q50", "rotated_q50"):
+    result = _compress_one(
+      tmp_path, inputs / f"{name}.jpg", "--output_dir", str(out), "--quality", "95"
+    )
+    assert result.returncode == 0, result.stderr
+    assert (out / f"{name}.jpg").stat().st_size <= (inputs / f"{name}.jpg").stat().st_size
+  [line] = result.stdout.splitlines()[:1]
+  assert "from pixels: EXIF orientation 8" in line and "not smaller than the input: " in line
+  result = _compress_one(
+    tmp_path,
+    inputs / "rotated_q50.jpg",
+    "--output",
+    str(tmp_path / "larger.jpg"),
+    "--quality",
+    "95",
+    "--allow_larger",
+    "--json",
+  )
+  [record] = map(json.loads, result.stdout.splitlines())
+  assert (record["written"], record["path"]) == ("encoded", "pixels")
+  assert record["bytes_out"] == (tmp_path / "larger.jpg").stat().st_size > record["bytes_in"]

@@ -275,6 +275,18 @@ def test_grayscale_444_odd_and_tiny_images():
     assert decode_pillow(data).shape == (*shape, 3)
 
 
+@pytest.mark.parametrize("shape", [(8, 40), (40, 8), (5, 5)])
+def test_images_one_block_thin_keep_their_420_chroma_in_place(shape):
+  """Block counts do not tell 4:2:0 from 4:2:2 or 4:4:4 where a side is 8 pixels or less."""
+  image = np.zeros((*shape, 3), np.uint8)
+  image[: shape[0] // 2] = (255, 0, 0)
+  image[shape[0] // 2 :] = (0, 0, 255)
+  data, _ = encoder.compress(image, np.full(shape, 0.5), encoder.EncoderOptions(quality=95))
+  assert [layer[1:3] for layer in Image.open(io.BytesIO(data)).layer] == [(2, 2), (1, 1), (1, 1)]
+  reference = turbo.decode(turbo.encode(image, 95))  # libjpeg-turbo's own 4:2:0 at quality 95.
+  assert np.abs(decode_pillow(data).astype(int) - reference).max() < 40
+
+
 def test_exif_and_icc_are_carried_into_the_output():
   image = read_rgb("kodim23.png")[:64, :96]
   exif = Image.Exif()
@@ -331,3 +343,17 @@ def test_search_brackets_a_monotone_size_curve():
   assert result.met and 9900 <= len(result.data) <= 10000 and result.steps <= 6
   integer = ratecontrol.search(sizes, 10000, guess=50.0, integer=True)
   assert integer.quality == int(integer.quality) and len(integer.data) <= 10000
+
+
+def test_score_search_finds_the_smallest_passing_file():
+  encode = lambda q: b"x" * int(1000 * np.exp(0.03 * q))  # noqa: E731
+  score = lambda data: 30.0 + 0.6 * np.log(len(data) / 1000) / 0.03  # 80 at knob 83.3.  # noqa: E731
+  smallest = len(encode(250.0 / 3.0))
+  result = ratecontrol.search_score(encode, score, 80.0, guess=60.0, slope=0.3)
+  assert result.met and result.score >= 80.0 and result.steps <= 6
+  assert smallest <= len(result.data) <= 1.01 * smallest
+  unreachable = ratecontrol.search_score(encode, score, 95.0, guess=60.0, slope=0.3)
+  assert not unreachable.met and unreachable.quality == 100.0 and unreachable.score < 95.0
+  bumpy = lambda data: score(data) + 0.3 * np.sin(len(data))  # noqa: E731
+  result = ratecontrol.search_score(encode, bumpy, 80.0, guess=95.0, slope=0.3)
+  assert result.met and bumpy(result.data) >= 80.0 and len(result.data) <= 1.05 * smallest

@@ -15,13 +15,16 @@ from semantic_jpeg.codec import tuning
 
 TABLE = quantize.scaled_table(quantize.ROBIDOUX_TABLE, 75).astype(np.float64)
 BITS = huffman.generic_code_lengths()
+ONES = np.ones(64)
 
 
-def model_cost(coefficients: np.ndarray, levels: np.ndarray, lam: float) -> float:
-  """Sum of ((c - q v) / q)^2 over AC plus lam * bits of the AC symbols, ZRLs and EOB."""
+def model_cost(
+  coefficients: np.ndarray, levels: np.ndarray, lam: float, weights: np.ndarray = ONES
+) -> float:
+  """Sum of w ((c - q v) / q)^2 over AC plus lam * bits of the AC symbols, ZRLs and EOB."""
   zigzag_c = coefficients[trellis.ZIGZAG] / TABLE.ravel()[trellis.ZIGZAG]
   zigzag_v = levels[trellis.ZIGZAG].astype(np.float64)
-  distortion = ((zigzag_c[1:] - zigzag_v[1:]) ** 2).sum()
+  distortion = (weights[trellis.ZIGZAG][1:] * (zigzag_c[1:] - zigzag_v[1:]) ** 2).sum()
   nonzero = np.flatnonzero(zigzag_v[1:]) + 1
   bits, previous = 0.0, 0
   for k in nonzero:
@@ -42,14 +45,14 @@ def random_blocks(count: int, seed: int = 0) -> np.ndarray:
 
 def test_zero_lambda_is_plain_rounding():
   blocks = random_blocks(50)
-  levels = trellis.quantize_blocks(blocks, TABLE.ravel(), np.zeros(50), BITS)
+  levels = trellis.quantize_blocks(blocks, TABLE.ravel(), np.zeros(50), BITS, ONES)
   expected = quantize.quantize(blocks.reshape(50, 1, 8, 8), TABLE.reshape(8, 8)).reshape(50, 64)
   np.testing.assert_array_equal(levels, expected)
 
 
 def test_huge_lambda_keeps_only_dc():
   blocks = random_blocks(20)
-  levels = trellis.quantize_blocks(blocks, TABLE.ravel(), np.full(20, 1e9), BITS)
+  levels = trellis.quantize_blocks(blocks, TABLE.ravel(), np.full(20, 1e9), BITS, ONES)
   assert not levels[:, 1:].any()
   np.testing.assert_array_equal(
     levels[:, 0], np.sign(blocks[:, 0]) * np.floor(np.abs(blocks[:, 0]) / TABLE[0, 0] + 0.5)
@@ -59,7 +62,7 @@ def test_huge_lambda_keeps_only_dc():
 @pytest.mark.parametrize("lam", [0.5, 2.0, 8.0])
 def test_the_search_beats_rounding_and_zeroing_under_its_cost(lam):
   blocks = random_blocks(100, seed=1)
-  levels = trellis.quantize_blocks(blocks, TABLE.ravel(), np.full(100, lam), BITS)
+  levels = trellis.quantize_blocks(blocks, TABLE.ravel(), np.full(100, lam), BITS, ONES)
   rounded = quantize.quantize(blocks.reshape(100, 1, 8, 8), TABLE.reshape(8, 8)).reshape(100, 64)
   zeroed = rounded.copy()
   zeroed[:, 1:] = 0
@@ -71,7 +74,8 @@ def test_the_search_beats_rounding_and_zeroing_under_its_cost(lam):
   assert np.abs(levels).sum() < np.abs(rounded).sum()
 
 
-def test_the_search_is_optimal_on_small_blocks():
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_search_is_optimal_on_small_blocks(weighted):
   """Brute force over every choice of the candidate levels agrees with the dynamic program."""
   rng = np.random.default_rng(3)
   for _ in range(30):
@@ -81,7 +85,8 @@ def test_the_search_is_optimal_on_small_blocks():
       rng.uniform(0.6, 9.0, 4) * rng.choice([-1, 1], 4) * TABLE.ravel()[trellis.ZIGZAG[positions]]
     )
     lam = rng.uniform(0.2, 6.0)
-    ours = trellis.quantize_blocks(block[None], TABLE.ravel(), np.array([lam]), BITS)[0]
+    weights = rng.uniform(0.3, 4.0, 64) if weighted else ONES
+    ours = trellis.quantize_blocks(block[None], TABLE.ravel(), np.array([lam]), BITS, weights)[0]
     choices = []
     for position in positions:
       index = trellis.ZIGZAG[position]
@@ -89,10 +94,22 @@ def test_the_search_is_optimal_on_small_blocks():
       options = {0, rounded, rounded - 1} | {2**k - 1 for k in range(1, rounded.bit_length())}
       choices.append(sorted(v for v in options if v >= 0))
     best = min(
-      model_cost(block, candidate_levels(block, positions, values), lam)
+      model_cost(block, candidate_levels(block, positions, values), lam, weights)
       for values in itertools.product(*choices)
     )
-    assert model_cost(block, ours, lam) == pytest.approx(best, abs=1e-9)
+    assert model_cost(block, ours, lam, weights) == pytest.approx(best, abs=1e-9)
+
+
+def test_heavier_weights_keep_more():
+  blocks = random_blocks(100, seed=4)
+  light, heavy = (
+    trellis.quantize_blocks(blocks, TABLE.ravel(), np.full(100, 4.0), BITS, np.full(64, w))
+    for w in (1.0, 16.0)
+  )
+  assert np.count_nonzero(heavy) > np.count_nonzero(light)
+  np.testing.assert_array_equal(  # Weight 16 at lambda 4 is weight 1 at lambda 1/4.
+    heavy, trellis.quantize_blocks(blocks, TABLE.ravel(), np.full(100, 0.25), BITS, ONES)
+  )
 
 
 def candidate_levels(

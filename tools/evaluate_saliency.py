@@ -61,6 +61,12 @@ _FIXATIONS = flags.DEFINE_string(
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder for the results.", required=True)
 _FOLDS = flags.DEFINE_integer("folds", 5, "Cross-validation folds.", lower_bound=2)
 _ENCODE = flags.DEFINE_bool("encode", False, "Also compress the large photos (see above).")
+_REUSE_READOUTS = flags.DEFINE_bool(
+  "reuse_readouts",
+  False,
+  "Load readout_fold{k}.npz from --output_dir (an earlier run's, the same folds) instead of "
+  "training them again.",
+)
 _FIGURE_IMAGES = flags.DEFINE_integer("figure_images", 4, "Photos in maps.png.", lower_bound=1)
 
 SOURCES = ("centre", "cam_sum", "cam_rank", "cam_faces", "fixations")
@@ -89,11 +95,12 @@ def _fold_models(examples, fold_of, folds: int, output_dir: pathlib.Path):
   options = readout_training.TrainOptions()
   models = {}
   for fold in range(folds):
-    layer, epochs = readout_folds.fold_readout(examples, fold_of, fold, options)
     path = output_dir / f"readout_fold{fold}.npz"
-    readout_lib.save(layer, path, {"test_fold": fold, "epochs": epochs})
+    if not _REUSE_READOUTS.value:
+      layer, epochs = readout_folds.fold_readout(examples, fold_of, fold, options)
+      readout_lib.save(layer, path, {"test_fold": fold, "epochs": epochs})
+      print(f"fold {fold}: readout trained for {epochs} epochs", flush=True)
     models[fold] = model_lib.load_model(readout_weights=str(path))
-    print(f"fold {fold}: readout trained for {epochs} epochs", flush=True)
   return models
 
 
@@ -238,7 +245,11 @@ def main(argv: list[str]) -> None:
   output_dir = files.make_output_folder(_OUTPUT_DIR.value)
   data = fixations_lib.load_fixations(str(csv_path))
   fold_of = fixations_lib.folds(data, _FOLDS.value)
-  examples = readout_folds.load_examples(data, image_dir, readout_training.TrainOptions())
+  examples = (
+    None
+    if _REUSE_READOUTS.value
+    else readout_folds.load_examples(data, image_dir, readout_training.TrainOptions())
+  )
   fold_models = _fold_models(examples, fold_of, _FOLDS.value, output_dir)
   del examples
   cam_models = _cam_models()

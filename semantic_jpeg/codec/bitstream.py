@@ -27,17 +27,24 @@ _MAX_ICC_CHUNKS = 255
 
 
 def encode(
-  components: Sequence[np.ndarray], tables: Sequence[np.ndarray], height: int, width: int
+  components: Sequence[np.ndarray],
+  tables: Sequence[np.ndarray],
+  height: int,
+  width: int,
+  sampling: Sequence[tuple[int, int]],
 ) -> bytes:
   """Entropy-codes quantized coefficients as one baseline JPEG (no metadata).
 
   Args:
     components: int16 levels per component, (rows, cols, 8, 8) natural
-      order: Y alone (grayscale) or Y, Cb, Cr; the chroma shape sets the
-      subsampling. Block counts must be those of `colour.block_grid`.
-    tables: quantization tables (8, 8), 1..255: luma, then chroma if any.
+      order: Y alone (grayscale) or Y, Cb, Cr. Block counts must be those
+      libjpeg gives the sampling factors (`colour.block_grid`).
+    tables: quantization tables (8, 8), 1..255: luma, then chroma if any
+      (one for both), or one per component.
     height: image height in pixels.
     width: image width in pixels.
+    sampling: (vertical, horizontal) sampling factors per component. Block
+      counts alone do not tell them apart where a side is 8 pixels or less.
 
   Returns:
     The JPEG file's bytes; `insert_segments` adds EXIF and ICC segments.
@@ -45,6 +52,7 @@ def encode(
   arrays = [np.ascontiguousarray(c, dtype=np.int16) for c in components]
   jpeg = jpeglib.from_dct(*arrays, qt=np.stack(tables).astype(np.uint16))
   jpeg.height, jpeg.width = height, width
+  jpeg.samp_factor = np.array(sampling, np.int32)
   with libjpeg.jpeglib_file(libjpeg.TURBO) as path:
     jpeg.write_dct(path, flags=["+OPTIMIZE_CODING"])
     return pathlib.Path(path).read_bytes()

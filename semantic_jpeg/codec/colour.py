@@ -16,6 +16,8 @@ import numpy as np
 from semantic_jpeg import blocks
 
 SUBSAMPLINGS = ("420", "444", "gray")
+# (vertical, horizontal) sampling factors of each component.
+SAMPLING_FACTORS = {"420": ((2, 2), (1, 1), (1, 1)), "444": ((1, 1),) * 3, "gray": ((1, 1),)}
 
 # libjpeg's jccolor.c constants: FIX(x) = round(x * 2**16), with offsets.
 _SCALE = 1.0 / 65536.0

@@ -82,6 +82,7 @@ class TrellisEncoder:
   ):
     subsampling = "gray" if image.ndim == 2 else options.subsampling
     self._size = image.shape[:2]
+    self._sampling = colour.SAMPLING_FACTORS[subsampling]
     self._segments = segments
     self._clock = clock
     self._policy = options.policy
@@ -118,21 +119,18 @@ class TrellisEncoder:
       quantize.staggered_table(basic, quality) for basic in self._basic[: len(self._coefficients)]
     ]
     self._dering(tables[0][0, 0])
-    scales = (self._tuning.luma_scale(quality), self._tuning.chroma_lambda)
-    components = []
-    for index, coefficients in enumerate(self._coefficients):
-      passes = 2 if self._code_lengths[index] is None else 1
-      levels, self._code_lengths[index] = trellis.quantize(
-        coefficients.astype(np.float64),  # Kept float32 (exact either way): half the memory.
-        tables[min(index, 1)],
-        self._lambdas[index] * scales[min(index, 1)],
-        passes=passes,
-        symbol_bits=self._code_lengths[index],
-      )
-      components.append(levels)
+    scales = (
+      self._tuning.luma_scale(quality),
+      self._tuning.chroma_lambda,
+      self._tuning.chroma_lambda,
+    )
+    lambdas = [lam * scale for lam, scale in zip(self._lambdas, scales)]
+    components = trellis.quantize_components(
+      self._coefficients, [*tables, *tables[1:]], lambdas, self._code_lengths
+    )
     self._clock.lap("quantize")
     data = bitstream.insert_segments(
-      bitstream.encode(components, tables, *self._size), self._segments
+      bitstream.encode(components, tables, *self._size, self._sampling), self._segments
     )
     self._clock.lap("write")
     return data
@@ -207,7 +205,8 @@ class DCTEncoder:
       tables += [base] if index < 2 else []
     self._clock.lap("quantize")
     data = bitstream.insert_segments(
-      bitstream.encode(components, tables, *self._size), self._segments
+      bitstream.encode(components, tables, *self._size, colour.SAMPLING_FACTORS[self._subsampling]),
+      self._segments,
     )
     self._clock.lap("write")
     return data

@@ -2,12 +2,14 @@
 
 For each 8x8 block, a dynamic program over the zigzag positions picks the AC levels that minimise
 
-    sum_k ((c_k - q_k v_k) / q_k)^2  +  lambda_b * bits(v),
+    sum_k w_k ((c_k - q_k v_k) / q_k)^2  +  lambda_b * bits(v),
 
 where bits(v) counts the Huffman code of each (run, size) symbol, its magnitude bits, ZRL and
-end-of-block codes. As in mozjpeg, a position only gets a state when its rounded level is at least
-1, and the candidates there are the largest level of each smaller magnitude category (1, 3, 7, ...)
-plus the rounded level and the one below it; end-of-block is placed by cost. Code lengths start
+end-of-block codes, and the weights w_k are 1 unless given (the transcoder measures error in steps
+of the table it aimed at, where the table it writes had to differ). As in mozjpeg, a position
+only gets a state when its rounded level is at least 1, and the candidates there are the largest
+level of each smaller magnitude category (1, 3, 7, ...) plus the rounded level and the one below
+it; end-of-block is placed by cost. Code lengths start
 from a generic estimate; between passes they are the Huffman code lengths of the chosen symbols.
 
 The kernel runs compiled by numba: the dynamic program has a data-dependent number of states per
@@ -29,12 +31,13 @@ _DC_RANGE = (-1024, 1023)
 
 @numba.njit(cache=True)
 def _quantize_block(
-  scaled, lam, symbol_bits, levels_out, prefix, positions, costs, parents, chosen
+  scaled, weights, lam, symbol_bits, levels_out, prefix, positions, costs, parents, chosen
 ):
-  """Trellis over one block: `scaled` holds |c| / q in zigzag order; signs are applied later."""
+  """Trellis over one block: `scaled` holds |c| / q and `weights` the distortion weights, in
+  zigzag order; signs are applied later."""
   prefix[0] = 0.0
   for k in range(1, 64):
-    prefix[k] = prefix[k - 1] + scaled[k] * scaled[k]
+    prefix[k] = prefix[k - 1] + weights[k] * scaled[k] * scaled[k]
   states = 1
   positions[0] = 0
   costs[0] = 0.0
@@ -59,7 +62,7 @@ def _quantize_block(
           continue
       size = huffman.magnitude_category(level)
       error = scaled[k] - level
-      distortion = error * error
+      distortion = weights[k] * error * error
       for state in range(states):
         previous = positions[state]
         run = k - previous - 1
@@ -91,7 +94,11 @@ def _quantize_block(
 
 @numba.njit(cache=True)
 def quantize_blocks(
-  coefficients: np.ndarray, table: np.ndarray, lambdas: np.ndarray, symbol_bits: np.ndarray
+  coefficients: np.ndarray,
+  table: np.ndarray,
+  lambdas: np.ndarray,
+  symbol_bits: np.ndarray,
+  weights: np.ndarray,
 ) -> np.ndarray:
   """Trellis-quantizes blocks.
 
@@ -100,6 +107,7 @@ def quantize_blocks(
     table: (64,) float64 quantization steps, natural order.
     lambdas: (B,) rate weight per block (distortion is in units of q^2).
     symbol_bits: (256,) code length per (run << 4 | size) symbol.
+    weights: (64,) float64 distortion weights, natural order.
 
   Returns:
     (B, 64) int16 levels, natural order; DC is rounded.
@@ -107,6 +115,7 @@ def quantize_blocks(
   count = coefficients.shape[0]
   levels = np.zeros((count, 64), np.int16)
   scaled = np.zeros(64)
+  zigzag_weights = weights[ZIGZAG]
   zigzag_levels = np.zeros(64, np.int64)
   prefix = np.zeros(64)
   positions = np.zeros(64, np.int64)
@@ -120,7 +129,16 @@ def quantize_blocks(
     for k in range(1, 64):
       scaled[k] = abs(coefficients[block, ZIGZAG[k]]) / table[ZIGZAG[k]]
     _quantize_block(
-      scaled, lambdas[block], symbol_bits, zigzag_levels, prefix, positions, costs, parents, chosen
+      scaled,
+      zigzag_weights,
+      lambdas[block],
+      symbol_bits,
+      zigzag_levels,
+      prefix,
+      positions,
+      costs,
+      parents,
+      chosen,
     )
     for k in range(1, 64):
       index = ZIGZAG[k]
@@ -136,6 +154,7 @@ def quantize(
   *,
   passes: int = 2,
   symbol_bits: np.ndarray | None = None,
+  weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
   """Trellis-quantizes a component, re-estimating code lengths between passes.
 
@@ -145,15 +164,46 @@ def quantize(
     lambdas: (M, N) rate weight per block.
     passes: number of trellis passes (code lengths are re-estimated after each).
     symbol_bits: starting code lengths (default: `huffman.generic_code_lengths()`).
+    weights: (8, 8) distortion weight per coefficient (default: all 1).
 
   Returns:
     (M, N, 8, 8) int16 levels and the code lengths the last pass produced.
   """
   flat = np.ascontiguousarray(coefficients, np.float64).reshape(-1, 64)  # No copy if float64.
   steps = np.asarray(table, np.float64).reshape(64)
+  weights = np.ones(64) if weights is None else np.asarray(weights, np.float64).reshape(64)
   block_lambdas = np.ascontiguousarray(lambdas, np.float64).ravel()
   bits = huffman.generic_code_lengths() if symbol_bits is None else symbol_bits
   for _ in range(passes):
-    levels = quantize_blocks(flat, steps, block_lambdas, bits)
+    levels = quantize_blocks(flat, steps, block_lambdas, bits, weights)
     bits = huffman.code_lengths(huffman.symbol_counts(levels))
   return levels.reshape(coefficients.shape), bits
+
+
+def quantize_components(
+  coefficients: list[np.ndarray],
+  tables: list[np.ndarray],
+  lambdas: list[np.ndarray],
+  code_lengths: list[np.ndarray | None],
+  weights: list[np.ndarray | None] | None = None,
+) -> list[np.ndarray]:
+  """Trellis-quantizes each component with its own table, lambdas and distortion weights.
+
+  `code_lengths` holds each component's code length estimates from the last call, None before
+  the first (which then runs two passes); it is updated in place, so that when the tables move
+  a little (rate control), one pass suffices.
+  """
+  weights = weights or [None] * len(coefficients)
+  components = []
+  for index, (component, table, lam) in enumerate(zip(coefficients, tables, lambdas)):
+    passes = 2 if code_lengths[index] is None else 1
+    levels, code_lengths[index] = quantize(
+      component.astype(np.float64, copy=False),  # One component at a time: callers keep float32.
+      table,
+      lam,
+      passes=passes,
+      symbol_bits=code_lengths[index],
+      weights=weights[index],
+    )
+    components.append(levels)
+  return components

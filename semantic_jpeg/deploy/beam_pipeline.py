@@ -147,6 +147,10 @@ class EncodeWriteFn(beam.DoFn):
       "bytes": len(data),
       "quality": report.quality,
       "target_met": report.target_met,
+      "path": report.path,
+      "reason": report.reason,
+      "written": report.written,
+      "ssimulacra2": report.ssimulacra2,
     }
 
 
