@@ -3,7 +3,8 @@
   python benchmarks/large_photos.py --output results/large_photos.md
 
 The photos are a Kodak image scaled up (bicubic) to 24 and 100 megapixels and stored as JPEG
-(quality 92); each process compresses one at a fixed quality. Peak memory is each process's
+(quality 92: the compressor requantizes a JPEG's coefficients) or PNG (it encodes the pixels);
+each process compresses one at a fixed quality. Peak memory is each process's
 own maximum resident set (`wait4`). `semantic-jpeg` runs with its map from the model (traced
 map cached: one untimed run first) and with a map file (--map: no TensorFlow); mozjpeg runs
 through jpeglib in a Python process that decodes the same file. Runs are interleaved.
@@ -25,7 +26,9 @@ import report  # benchmarks/report.py
 
 _REPO = pathlib.Path(__file__).resolve().parent.parent
 _SOURCE = flags.DEFINE_string("source", str(_REPO / "testdata" / "kodim23.png"), "Image to scale.")
-_SIZES = flags.DEFINE_list("sizes", ["6000x4000", "12240x8160"], "WIDTHxHEIGHT of the photos.")
+_PHOTOS = flags.DEFINE_list(
+  "photos", ["6000x4000.jpg", "6000x4000.png", "12240x8160.jpg"], "WIDTHxHEIGHT.FORMAT photos."
+)
 _REPEATS = flags.DEFINE_integer("repeats", 2, "Runs of each command.")
 _QUALITY = flags.DEFINE_integer("quality", 75, "Fixed quality of every encoder.")
 _OUTPUT = flags.DEFINE_string("output", None, "Markdown file for the results.")
@@ -51,11 +54,11 @@ def _run(command: list[str]) -> tuple[float, float]:
   return seconds, usage.ru_maxrss / 1e6
 
 
-def _photo(folder: str, size: str) -> str:
-  width, height = (int(side) for side in size.split("x"))
-  path = f"{folder}/photo_{size}.jpg"
+def _photo(folder: str, photo: str) -> str:
+  width, height = (int(side) for side in photo.split(".")[0].split("x"))
+  path = f"{folder}/photo_{photo}"
   scaled = cv2.resize(cv2.imread(_SOURCE.value), (width, height), interpolation=cv2.INTER_CUBIC)
-  cv2.imwrite(path, scaled, [cv2.IMWRITE_JPEG_QUALITY, 92])
+  cv2.imwrite(path, scaled, [cv2.IMWRITE_JPEG_QUALITY, 92, cv2.IMWRITE_PNG_COMPRESSION, 1])
   return path
 
 
@@ -75,14 +78,14 @@ def _commands(photo: str, out: str) -> dict[str, list[str]]:
 
 def _measure(folder: str) -> dict[str, dict[str, list[tuple[float, float]]]]:
   results = {}
-  for size in _SIZES.value:
-    commands = _commands(_photo(folder, size), folder)
+  for photo in _PHOTOS.value:
+    commands = _commands(_photo(folder, photo), folder)
     _run(list(commands.values())[0])  # Fills the traced map's cache.
     runs = {name: [] for name in commands}
     for _ in range(_REPEATS.value):
       for name, command in commands.items():
         runs[name].append(_run(command))
-    results[size] = runs
+    results[photo] = runs
   return results
 
 
@@ -98,15 +101,15 @@ def _lines(results: dict, loads: tuple) -> list[str]:
     "| photo | process | median s | peak RSS GB (max) | time / mozjpeg's |",
     "|---|---|---|---|---|",
   ]
-  for size, runs in results.items():
+  for photo, runs in results.items():
     moz = statistics.median(s for s, _ in runs["mozjpeg (Python + jpeglib)"])
-    width, height = (int(side) for side in size.split("x"))
+    width, height = (int(side) for side in photo.split(".")[0].split("x"))
     megapixels = width * height / 1e6
     for name, values in runs.items():
       seconds = statistics.median(s for s, _ in values)
       peak = max(gb for _, gb in values)
       lines.append(
-        f"| {size} ({megapixels:.0f} MP) | {name} | {seconds:.1f} | {peak:.2f} | "
+        f"| {photo} ({megapixels:.0f} MP) | {name} | {seconds:.1f} | {peak:.2f} | "
         f"{seconds / moz:.1f}x |"
       )
   return lines

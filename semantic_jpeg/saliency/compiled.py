@@ -44,8 +44,12 @@ def cache_root() -> pathlib.Path:
   """$SEMANTIC_JPEG_CACHE, else $XDG_CACHE_HOME/semantic_jpeg, else ~/.cache/semantic_jpeg."""
   if os.environ.get(CACHE_ENV):
     return pathlib.Path(os.environ[CACHE_ENV])
-  base = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
-  return pathlib.Path(base) / "semantic_jpeg"
+  if os.environ.get("XDG_CACHE_HOME"):
+    return pathlib.Path(os.environ["XDG_CACHE_HOME"]) / "semantic_jpeg"
+  try:
+    return pathlib.Path.home() / ".cache" / "semantic_jpeg"
+  except (RuntimeError, KeyError):  # No home directory: the temporary folder.
+    return pathlib.Path(tempfile.gettempdir()) / f"semantic_jpeg-{os.getuid()}"
 
 
 def cache_key(model_kwargs: dict) -> str:
