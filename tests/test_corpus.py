@@ -2,6 +2,7 @@
 
 import pytest
 
+from semantic_jpeg import errors
 from semantic_jpeg.evaluation import corpus
 from semantic_jpeg.evaluation import fixations
 
@@ -37,9 +38,9 @@ def test_fixation_density_peaks_where_people_looked(tmp_path):
     "image,viewer,y,x,start_s,duration_s\n"
     "001.jpg,1,20.0,100.0,0.1,0.2\n001.jpg,2,22.0,104.0,0.3,0.2\n002.jpg,1,5.0,5.0,0.1,0.2\n"
   )
-  data = fixations.load_fixations(str(path), sizes={"001.jpg": (64, 128), "002.jpg": (64, 128)})
-  fixated = fixations.fixated_blocks(fixations.named(data, "001").scaled(32, 64), share=0.01)
+  fixations_001 = fixations.for_image(str(path), "001", 64, 128)
+  fixated = fixations.fixated_blocks(fixations_001.scaled(32, 64), share=0.01)
   assert fixated.shape == (4, 8)
   assert fixated[1, 6] and fixated.sum() == 1
-  with pytest.raises(KeyError):
-    fixations.named(data, "003")
+  with pytest.raises(errors.FixationDataError, match="no fixations for '003'"):
+    fixations.for_image(str(path), "003", 64, 128)

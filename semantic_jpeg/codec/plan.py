@@ -61,16 +61,15 @@ def trellis_lambdas(
     params: the fitted constants (saliency strength, caps).
   """
   centre = (qualities.max() + qualities.min()) / 2.0
+  rows, columns = coefficients[0].shape[:2]
+  saliency_strength = params.strength_at(rows * columns * 64 / 1e6)
   lambdas = []
   for index, component in enumerate(coefficients):
     flat = component.reshape(-1, 64)
     lam = texture_lambdas(flat, 1.0)
     if index == 0:
       weights = (
-        -params.saliency_strength
-        * strength
-        * (qualities - centre).ravel()
-        / QUALITY_PER_LAMBDA_E_FOLD
+        -saliency_strength * strength * (qualities - centre).ravel() / QUALITY_PER_LAMBDA_E_FOLD
       )
       lam = lam * saliency_multipliers(flat, weights, params)
     lambdas.append(lam.reshape(component.shape[:2]))

@@ -26,7 +26,8 @@ class Tuning:
     chroma_lambda: the chroma lambda scale.
     luma_dc: multiplier on the DC entry of mozjpeg's luma table.
     chroma_dc: the same for chroma.
-    saliency_strength: multiplier on the map's effect at strength 1 (see `plan.trellis_lambdas`).
+    saliency_strength: (megapixels, multiplier) points: the map's effect at strength 1 (see
+      `plan.trellis_lambdas`), linear in the image's area between them and constant beyond.
     background_cap: largest factor the map may raise a background block's lambda by.
     flat_energy: mean AC energy at which a background block's lambda increase is halved.
   """
@@ -48,13 +49,19 @@ class Tuning:
   # Saliency (tune split, map's top quarter, continuous policy's defaults: coverage 0.25, softness
   # 0.2; increases capped at 2 and halved at a mean AC energy of 200). With the CAM map, strength 1
   # kept scene_fixations' Q50 size within 1.0 SSIMULACRA 2 of mozjpeg on 92 % of images, 1.5 on
-  # 79 %, 2 on 51 %. With the fixation readout (issue 13), refitted: strength 1 / 1.5 / 2 keep 97 /
-  # 87 / 83 % within 1.0 there (mean +0.43 / +0.14 / +0.01) for +0.96 / +1.30 / +1.60 dB PSNR-HVS-M
-  # where the map points (Kodak Q50: +0.41 / +0.56 / +0.61 dB); every other set and rate stays
-  # above mozjpeg by 0.48 or more. 1.5 is the largest that keeps 85 % everywhere.
-  saliency_strength: float = 1.5
+  # 79 %, 2 on 51 %. With the fixation readout (issue 13), refitted (results/tuning.md): on the
+  # photos below 0.2 MP (98 of 125, mostly 256x256) strength 1 / 1.5 / 2 kept 97 / 86 / 82 %
+  # within 1.0 there, on those of 0.2 MP or more (27) 96 / 93 / 89 %, Kodak (0.4 MP) 100 % at
+  # every rate; scene_fixations' validation split at 1.5 confirmed it (small 77 %, large 97 %).
+  # Small photos are seen whole, so moving bits costs them most: 1 up to 0.1 MP, 2 from 0.25 MP.
+  saliency_strength: tuple[tuple[float, float], ...] = ((0.1, 1.0), (0.25, 2.0))
   background_cap: float = 2.0
   flat_energy: float = 200.0
+
+  def strength_at(self, megapixels: float) -> float:
+    """The saliency strength multiplier for an image of this area."""
+    areas, strengths = zip(*self.saliency_strength)
+    return float(np.interp(megapixels, areas, strengths))
 
   def luma_scale(self, knob: float) -> float:
     """The luma lambda scale at a table knob."""

@@ -162,7 +162,7 @@ def evaluate_image(model: saliency.MSROIModel, image: Image, settings: Settings)
   salient = salient_blocks(original.block_map)
   fixated = None
   if settings.fixations:
-    fixations = fixations_lib.named(fixations_lib.load_cached(settings.fixations), name)
+    fixations = fixations_lib.for_image(settings.fixations, name, *original_rgb.shape[:2])
     fixated = fixations_lib.fixated_blocks(fixations.scaled(*rgb.shape[:2]))
   rows = []
   for quality in settings.qualities:

@@ -87,27 +87,9 @@ def load_fixations(
     FixationDataError: the CSV is missing or lacks a column, a row names an image that does
       not exist, or an image cannot be read.
   """
-  if not os.path.isfile(csv_path):
-    raise FixationDataError(f"{csv_path}: no such fixation file")
   if image_dir is None and sizes is None:
     image_dir = os.path.join(os.path.dirname(csv_path), "images")
-  rows: dict[str, list[tuple[float, float, int]]] = collections.defaultdict(list)
-  skipped: collections.Counter = collections.Counter()
-  with open(csv_path, newline="", encoding="utf-8") as f:
-    reader = csv.DictReader(f)
-    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-      raise FixationDataError(f"{csv_path}: missing column(s) {missing}; has {reader.fieldnames}")
-    for line, row in enumerate(reader, start=2):
-      try:
-        y, x, viewer = float(row["y"]), float(row["x"]), int(row["viewer"])
-      except (TypeError, ValueError):
-        skipped[f"line {line}: unparseable"] += 1
-        continue
-      if not (math.isfinite(y) and math.isfinite(x)):
-        skipped[f"line {line}: non-finite"] += 1
-        continue
-      rows[row["image"]].append((y, x, viewer))
+  rows = _rows(csv_path)
   if sizes is None:
     if not os.path.isdir(image_dir):
       raise FixationDataError(f"{image_dir}: no such image folder")
@@ -125,43 +107,70 @@ def load_fixations(
       raise FixationDataError(f"fixations for image(s) of unknown size: {unknown[:5]}")
   out = {}
   for name in sorted(sizes):
-    height, width = sizes[name]
-    fix = np.array(rows.get(name, []), np.float64).reshape(-1, 3)
-    inside = (fix[:, 0] >= 0) & (fix[:, 0] < height) & (fix[:, 1] >= 0) & (fix[:, 1] < width)
-    if not inside.all():
-      warnings.warn(
-        f"{name}: skipped {int((~inside).sum())} fixation(s) outside the {height}x{width} image",
-        stacklevel=2,
-      )
-    fix = fix[inside]
-    if len(fix) == 0:
-      warnings.warn(f"{name}: no fixations, image skipped", stacklevel=2)
-      continue
-    out[name] = Fixations(name, height, width, fix[:, 0], fix[:, 1], fix[:, 2].astype(int))
-  if skipped:
-    warnings.warn(
-      f"{csv_path}: skipped {sum(skipped.values())} bad row(s), e.g. {next(iter(skipped))}",
-      stacklevel=2,
-    )
+    fixations = _fixations(name, *sizes[name], rows.get(name, []))
+    if fixations is not None:
+      out[name] = fixations
   return out
 
 
-@functools.cache
-def load_cached(csv_path: str) -> dict[str, Fixations]:
-  """`load_fixations` of a CSV, read once per process (evaluations ask per image)."""
-  return load_fixations(csv_path)
-
-
-def named(data: dict[str, Fixations], stem: str) -> Fixations:
-  """The fixations of the image whose name without extension is `stem`.
+def for_image(csv_path: str, stem: str, height: int, width: int) -> Fixations:
+  """The fixations on the image whose name without extension is `stem`, of the given size
+  (an evaluation's photos may be stored in another format than the CSV names).
 
   Raises:
-    KeyError: no image of that stem has fixations.
+    FixationDataError: as `load_fixations`, or the image has no fixations inside it.
   """
-  for name, fixations in data.items():
-    if name.rsplit(".", 1)[0] == stem:
-      return fixations
-  raise KeyError(f"no fixations for {stem!r}")
+  names = [name for name in _rows(csv_path) if name.rsplit(".", 1)[0] == stem]
+  fixations = _fixations(stem, height, width, _rows(csv_path)[names[0]]) if names else None
+  if fixations is None:
+    raise FixationDataError(f"{csv_path}: no fixations for {stem!r}")
+  return fixations
+
+
+@functools.cache
+def _rows(csv_path: str) -> dict[str, list[tuple[float, float, int]]]:
+  """The CSV's (y, x, viewer) rows per image name, read once per process."""
+  if not os.path.isfile(csv_path):
+    raise FixationDataError(f"{csv_path}: no such fixation file")
+  rows: dict[str, list[tuple[float, float, int]]] = collections.defaultdict(list)
+  skipped: collections.Counter = collections.Counter()
+  with open(csv_path, newline="", encoding="utf-8") as f:
+    reader = csv.DictReader(f)
+    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+      raise FixationDataError(f"{csv_path}: missing column(s) {missing}; has {reader.fieldnames}")
+    for line, row in enumerate(reader, start=2):
+      try:
+        y, x, viewer = float(row["y"]), float(row["x"]), int(row["viewer"])
+      except (TypeError, ValueError):
+        skipped[f"line {line}: unparseable"] += 1
+        continue
+      if not (math.isfinite(y) and math.isfinite(x)):
+        skipped[f"line {line}: non-finite"] += 1
+        continue
+      rows[row["image"]].append((y, x, viewer))
+  if skipped:
+    warnings.warn(
+      f"{csv_path}: skipped {sum(skipped.values())} bad row(s), e.g. {next(iter(skipped))}",
+      stacklevel=3,
+    )
+  return dict(rows)
+
+
+def _fixations(name: str, height: int, width: int, rows) -> Fixations | None:
+  """The rows inside a height x width image as Fixations (None, with a warning, if none)."""
+  fix = np.array(rows, np.float64).reshape(-1, 3)
+  inside = (fix[:, 0] >= 0) & (fix[:, 0] < height) & (fix[:, 1] >= 0) & (fix[:, 1] < width)
+  if not inside.all():
+    warnings.warn(
+      f"{name}: skipped {int((~inside).sum())} fixation(s) outside the {height}x{width} image",
+      stacklevel=3,
+    )
+  fix = fix[inside]
+  if len(fix) == 0:
+    warnings.warn(f"{name}: no fixations, image skipped", stacklevel=3)
+    return None
+  return Fixations(name, height, width, fix[:, 0], fix[:, 1], fix[:, 2].astype(int))
 
 
 def folds(names, k: int = 5) -> dict[str, int]:
