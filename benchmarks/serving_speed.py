@@ -62,12 +62,18 @@ def main(argv):
     by_image = report.median_ms(
       lambda: loaded.signatures["saliency_image"](images=same), _REPEATS.value
     )
+    one_by_one = report.median_ms(
+      lambda: [loaded.signatures["saliency_image"](images=image[None]) for image in same],
+      _REPEATS.value,
+    )
+    load_average = os.getloadavg()
   lines = [
     "# Serving: export and in-process latency",
     "",
     f"Command: `python {' '.join(sys.argv)}`",
     "",
-    f"{report.machine()}; median of {_REPEATS.value} calls after a warm-up.",
+    f"{report.machine()}; median of {_REPEATS.value} calls after a warm-up; load average "
+    f"(1, 5, 15 min) {tuple(round(x, 2) for x in load_average)}.",
     "",
     "| what | figure |",
     "|---|---|",
@@ -78,6 +84,8 @@ def main(argv):
     f"{by_bytes:.0f} ms ({by_bytes / len(batch):.0f} ms per image, decoding included) |",
     f"| `saliency_image`, {len(same)} images of {same.shape[2]}x{same.shape[1]} in one "
     f"tensor | {by_image:.0f} ms ({by_image / len(same):.0f} ms per image) |",
+    f"| `saliency_image`, the same images one per call | {one_by_one:.0f} ms "
+    f"({one_by_one / len(same):.0f} ms per image) |",
     "",
   ]
   report.publish(lines, _OUTPUT.value)

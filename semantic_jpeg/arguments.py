@@ -102,6 +102,15 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
   )
 
 
+def add_verbose_argument(parser: argparse.ArgumentParser) -> None:
+  add_switch(
+    parser,
+    "verbose",
+    False,
+    "Also show the native libraries' log lines on stderr (TensorFlow, absl, CUDA).",
+  )
+
+
 def add_saliency_arguments(parser: argparse.ArgumentParser) -> None:
   """The map model and its options."""
   group = parser.add_argument_group("the map")
@@ -336,6 +345,7 @@ def _add_compress_command(commands: argparse._SubParsersAction) -> None:
   add_switch(outputs, "save_map", False, "Also write OUTPUT_map.png.")
   add_switch(outputs, "save_overlay", False, "Also write OUTPUT_overlay.png.")
   add_switch(outputs, "json", False, "Print one JSON object per image.")
+  add_verbose_argument(outputs)
   add_input_arguments(parser)
   add_saliency_arguments(parser)
 
@@ -355,6 +365,7 @@ def _add_saliency_command(commands: argparse._SubParsersAction) -> None:
     "would share a NAME fail, each naming the others.",
   )
   add_switch(parser, "json", False, "Print one JSON object per image.")
+  add_verbose_argument(parser)
   add_input_arguments(parser)
   add_saliency_arguments(parser)
 

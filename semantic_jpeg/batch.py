@@ -3,9 +3,16 @@
 Each file is done, failed or skipped. A file's failure is one `error:` line and the run goes
 on; an output folder that takes no file at all (`errors.OutputFolderError`) stops it. The
 summary line comes either way; other exceptions (usage errors, Ctrl-C) pass through.
+
+Native libraries write start-up lines to file descriptor 2 (TensorFlow's C++ core and absl:
+oneDNN, CUDA stubs, `failed call to cuInit` without a GPU), and no environment variable stops
+them all: `silence_native_stderr` sends those to /dev/null and keeps Python's stderr.
 """
 
 from collections.abc import Callable
+import io
+import logging
+import os
 import pathlib
 import sys
 
@@ -19,6 +26,24 @@ _PROGRESS_MIN_FILES = 4
 def report(kind: str, message: str) -> None:
   """One `kind: message` line on stderr, above any progress bar."""
   tqdm.tqdm.write(f"{kind}: {message}", file=sys.stderr)
+
+
+def silence_native_stderr() -> None:
+  """Native writes to fd 2 go nowhere; Python's stderr (our lines, warnings) stays visible."""
+  sys.stderr.flush()
+  kept = os.dup(2)
+  devnull = os.open(os.devnull, os.O_WRONLY)
+  os.dup2(devnull, 2)
+  os.close(devnull)
+  sys.stderr = io.TextIOWrapper(
+    os.fdopen(kept, "wb"),
+    encoding=sys.stderr.encoding,
+    errors="backslashreplace",
+    line_buffering=True,
+  )
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow is imported.
+  logging.getLogger("absl").setLevel(logging.ERROR)
+  logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 class Run:

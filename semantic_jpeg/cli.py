@@ -5,15 +5,12 @@
 
 Folders and globs are accepted. A bad file is reported on one line and skipped, and a
 summary line ends the run; the exit status is 2 when anything failed (bad flags included), 130
-on Ctrl-C, 0 otherwise. The encoder and the map model are imported only by the commands that
-use them.
+on Ctrl-C, 0 otherwise. The encoder is imported only by the commands that use it, and
+TensorFlow only when the local model makes the maps (not for --help, bad flags, --map or
+--saliency_server). Native libraries' log lines (TensorFlow, absl, CUDA) are shown with
+--verbose only.
 """
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow is imported.
-
-# pylint: disable=g-import-not-at-top,wrong-import-position
 import argparse
 import collections
 from collections.abc import Callable
@@ -27,6 +24,7 @@ import tqdm
 
 from semantic_jpeg import arguments
 from semantic_jpeg import batch
+from semantic_jpeg import blocks
 from semantic_jpeg import errors
 from semantic_jpeg import files
 from semantic_jpeg import image_io
@@ -126,6 +124,7 @@ def _print_text(record: dict) -> None:
 
 def run_saliency(args: argparse.Namespace) -> batch.Run:
   """`semantic-jpeg saliency`: map and overlay PNGs, and the top classes, per image."""
+  from semantic_jpeg.saliency import compiled
   from semantic_jpeg.saliency import model as model_lib
 
   listing = files.find_images(args.inputs)
@@ -135,7 +134,7 @@ def run_saliency(args: argparse.Namespace) -> batch.Run:
     folder = _prepare_folder(args.output_dir)
     maps = _unique_outputs(paths, lambda path: folder / f"{path.stem}_map.png", run)
     try:
-      model = model_lib.load_model(**arguments.model_arguments(args))
+      model = compiled.load(arguments.model_arguments(args))
     except errors.WeightsError as e:
       raise UsageError(str(e)) from None
     options = arguments.saliency_options(args)
@@ -214,10 +213,12 @@ def _side_outputs(
   args: argparse.Namespace,
   output: pathlib.Path,
   image: image_io.DecodedImage,
-  pixel_map: np.ndarray,
+  block_map: np.ndarray,
 ) -> dict[str, str]:
   """Writes the map and overlay PNGs that --save_map / --save_overlay ask for."""
   written = {}
+  if args.save_map or args.save_overlay:
+    pixel_map = blocks.to_pixels(block_map, image.height, image.width)
   if args.save_map:
     written["map"] = str(output.with_name(f"{output.stem}_map.png"))
     files.write_atomic(written["map"], image_io.encode_png(visualize.map_to_gray(pixel_map)))
@@ -276,7 +277,7 @@ def _read_gray_argument(path: str, max_pixels: int) -> np.ndarray:
 
 
 def _map_maker(args: argparse.Namespace) -> tuple[sources.MapMaker, int]:
-  """How compress gets pixel maps (--map, a saliency server or the local model), batch size."""
+  """How compress gets block maps (--map, a saliency server or the local model), batch size."""
   if args.map:
     return sources.from_file(_read_gray_argument(args.map, args.max_pixels)), 1
   if args.saliency_server:
@@ -311,15 +312,13 @@ def run_compress(args: argparse.Namespace) -> batch.Run:
     def process(path: pathlib.Path) -> None:
       output = outputs[path]
       _check_not_input(path, output, args.overwrite)
-      image, pixel_map, saliency_ms = maps.get(path)
+      image, block_map, saliency_ms = maps.get(path)
       _warn(image)
-      if mask is not None:
-        pixel_map = roi.merge_mask(pixel_map, mask)
-      pixel_map = roi.merge_boxes(pixel_map, boxes)
-      data, report = encoder.compress_decoded(image, pixel_map, options)
+      block_map = sources.with_regions(block_map, image.height, image.width, boxes, mask)
+      data, report = encoder.compress_decoded(image, block_map, options)
       files.write_atomic(output, data)
       record = _compress_record(args, path, output, image, report, saliency_ms)
-      record["outputs"] = _side_outputs(args, output, image, pixel_map)
+      record["outputs"] = _side_outputs(args, output, image, block_map)
       records.append(record)
       tqdm.tqdm.write(json.dumps(record) if args.json else _compress_line(record))
 
@@ -363,6 +362,8 @@ def _byte_totals(records: list[dict]) -> str:
 
 def main(args: argparse.Namespace) -> int:
   """Runs the command; exit status 0, 2 when anything failed, 130 on Ctrl-C."""
+  if not args.verbose:
+    batch.silence_native_stderr()
   try:
     run = {"compress": run_compress, "saliency": run_saliency}[args.command](args)
   except UsageError as e:

@@ -6,9 +6,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The traced map's cache (saliency.compiled): one per test session, not the user's.
+os.environ.setdefault("SEMANTIC_JPEG_CACHE", tempfile.mkdtemp(prefix="semantic_jpeg_cache_"))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import cv2

@@ -537,6 +537,88 @@ def test_encoder_option_messages_name_the_flags(tmp_path):
     arguments.encoder_options(args)
 
 
+_RUN_AND_LIST_MODULES = """
+import atexit, sys
+listing = sys.argv[1]
+def _modules():
+  with open(listing, "w") as f:
+    f.write(" ".join(sorted(sys.modules)))
+atexit.register(_modules)
+sys.argv = ["semantic-jpeg", *sys.argv[2:]]
+from semantic_jpeg import cli
+cli.run()
+"""
+
+
+def _run_listing_modules(tmp_path, *args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
+  """Runs the command line; returns the result and the modules imported by its end."""
+  listing = tmp_path / "modules.txt"
+  result = subprocess.run(
+    [sys.executable, "-c", _RUN_AND_LIST_MODULES, str(listing), *args],
+    capture_output=True,
+    text=True,
+    timeout=600,
+    check=False,
+  )
+  return result, set(listing.read_text().split())
+
+
+def test_help_lists_commands_and_flags_without_tensorflow(tmp_path):
+  result, modules = _run_listing_modules(tmp_path, "--help")
+  assert result.returncode == 0 and "tensorflow" not in modules
+  assert "compress" in result.stdout and "saliency" in result.stdout
+  result, modules = _run_listing_modules(tmp_path, "compress", "--help")
+  assert result.returncode == 0 and "tensorflow" not in modules
+  assert all(flag in result.stdout for flag in ("--target_size", "--map", "--verbose"))
+  assert "--helpfull" in result.stdout and "--alsologtostderr" not in result.stdout
+  result, modules = _run_listing_modules(tmp_path, "compress", "--quality=200", "x.png")
+  assert result.returncode == 2 and "tensorflow" not in modules
+  assert _error_lines(result.stderr) == result.stderr.splitlines()
+
+
+def test_map_file_and_server_runs_do_not_import_tensorflow(tmp_path):
+  output = tmp_path / "out.jpg"
+  result, modules = _run_listing_modules(
+    tmp_path,
+    "compress",
+    str(TESTDATA / "kodim23.png"),
+    "--map",
+    str(TESTDATA / "kodim21.png"),
+    "--output",
+    str(output),
+    "--roi",
+    "10,10,50,50",
+  )
+  assert result.returncode == 0, result.stderr
+  assert output.stat().st_size > 1000 and "tensorflow" not in modules
+  for server in ("http://127.0.0.1:9", "127.0.0.1:9"):  # REST, gRPC; nothing listens there.
+    result, modules = _run_listing_modules(
+      tmp_path,
+      "compress",
+      str(TESTDATA / "kodim23.png"),
+      "--saliency_server",
+      server,
+      "--saliency_timeout",
+      "2",
+      "--output_dir",
+      str(tmp_path / "served"),
+    )
+    assert result.returncode == 2 and len(_error_lines(result.stderr)) == 1, result.stderr
+    assert "tensorflow" not in modules
+
+
+_NATIVE_LOG_LINE = re.compile(r"^[IWEF]\d{4} |absl::|cuda|oneDNN", re.MULTILINE | re.IGNORECASE)
+
+
+def test_a_model_run_shows_no_native_log_lines_unless_verbose(tmp_path):
+  args = (str(TESTDATA / "kodim23.png"), "--output_dir", str(tmp_path), "--quality", "50")
+  quiet = run_cli("compress", *args)
+  assert quiet.returncode == 0, quiet.stderr
+  assert quiet.stderr == "", quiet.stderr
+  verbose = run_cli("compress", *args, "--verbose")
+  assert verbose.returncode == 0 and _NATIVE_LOG_LINE.search(verbose.stderr), verbose.stderr
+
+
 # JPEG inputs: the coefficient domain, never larger, a perceptual target.
 
 

@@ -129,3 +129,23 @@ def test_tiny_and_odd_images(model, shape):
 def test_bad_options_are_refused(field, value):
   with pytest.raises(ValueError, match=field):
     saliency.SaliencyOptions(**{field: value})
+
+
+def test_block_saliency_is_the_block_map_of_saliency_up_to_the_pixel_limit(maps, model):
+  image = read_rgb("kodim04.png")
+  np.testing.assert_array_equal(saliency.compute_block_map(model, image), maps["kodim04"].block_map)
+
+
+def test_above_the_pixel_limit_the_map_is_made_per_block(model, monkeypatch):
+  from semantic_jpeg.saliency import model as model_lib
+
+  monkeypatch.setattr(model_lib, "PIXEL_MAP_LIMIT", 100_000)  # Read when a new model traces.
+  per_block = model_lib.MSROIModel(model.classifier, model.face_detector, readout=model.readout)
+  image = read_rgb("kodim04.png")
+  expected = saliency.compute_map(model, image)
+  assert len(expected.face_scores) >= 1
+  block_map = saliency.compute_block_map(per_block, image)
+  assert block_map.shape == expected.block_map.shape
+  difference = np.abs(block_map - expected.block_map)
+  assert difference.mean() < 2e-3 and difference.max() < 0.1
+  assert not np.array_equal(block_map, expected.block_map)

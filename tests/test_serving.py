@@ -150,15 +150,15 @@ def _serve_rest(signature, body: dict) -> dict:
   return json.loads(json.dumps({"outputs": {k: v.numpy().tolist() for k, v in out.items()}}))
 
 
-def _serve_grpc(signature, request: predict_pb2.PredictRequest) -> predict_pb2.PredictResponse:
-  """What TF Serving does with a PredictRequest."""
-  request = predict_pb2.PredictRequest.FromString(request.SerializeToString())
+def _serve_grpc(signature, request: bytes) -> bytes:
+  """What TF Serving does with a PredictRequest (read and answered by the generated classes)."""
+  request = predict_pb2.PredictRequest.FromString(request)
   assert request.model_spec.signature_name == "serving_default"
   out = signature(**{k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()})
   response = predict_pb2.PredictResponse()
   for key, value in out.items():
     response.outputs[key].CopyFrom(tf.make_tensor_proto(value.numpy()))
-  return response
+  return response.SerializeToString()
 
 
 def _assert_same_as_local(remote: list[serving_client.RemoteMap], model) -> None:
@@ -183,7 +183,9 @@ def test_rest_payload_through_the_signature(signature, model):
 def test_grpc_payload_through_the_signature(signature, model):
   pngs = serving_client.encode_images(_images())
   request = serving_client.grpc_request(pngs, "semantic_jpeg")
-  assert request.model_spec.name == "semantic_jpeg"
+  parsed = predict_pb2.PredictRequest.FromString(request)
+  assert parsed.model_spec.name == "semantic_jpeg"
+  assert list(tf.make_ndarray(parsed.inputs["image_bytes"])) == pngs
   response = _serve_grpc(signature, request)
   _assert_same_as_local(serving_client.parse_grpc_response(response, len(pngs)), model)
 
@@ -257,8 +259,31 @@ def test_compress_batches_server_requests_and_isolates_bad_files(tmp_path, signa
       )
 
   source = sources.MapSource(paths, 8, sources.from_server(InProcessClient()))
-  image, pixel_map, _ = source.get(paths[0])
-  assert requests == [2] and pixel_map.shape == (512, 768)
+  image, block_map, _ = source.get(paths[0])
+  assert requests == [2] and block_map.shape == (64, 96)
   with pytest.raises(errors.ImageError, match="broken.png"):
     source.get(broken)
   assert source.get(paths[2])[0].width == 768 and requests == [2]
+
+
+def test_grpc_answers_in_value_fields_and_negative_ints_parse():
+  """Servers may send values in float_val / int_val rather than tensor_content."""
+  response = predict_pb2.PredictResponse()
+  outputs = {
+    "block_map": (tf.float32, [1, 2, 2], [0.25, 0.5, 0.75, 1.0]),
+    "block_height": (tf.int32, [1], [2]),
+    "block_width": (tf.int32, [1], [1]),
+    "top_classes": (tf.int32, [1, 2], [-3, 7]),
+    "top_scores": (tf.float32, [1, 2], [0.5, 0.25]),
+  }
+  for key, (dtype, shape, values) in outputs.items():
+    tensor = response.outputs[key]
+    tensor.dtype = dtype.as_datatype_enum
+    for size in shape:
+      tensor.tensor_shape.dim.add(size=size)
+    (tensor.float_val if dtype == tf.float32 else tensor.int_val).extend(values)
+  [answer] = serving_client.parse_grpc_response(response.SerializeToString(), 1)
+  np.testing.assert_array_equal(answer.block_map, [[0.25], [0.75]])
+  np.testing.assert_array_equal(answer.top_classes, [-3, 7])
+  with pytest.raises(errors.ServingError, match="malformed"):
+    serving_client.parse_grpc_response(b"\x0a\xff", 1)

@@ -24,19 +24,26 @@ _SCALE = 1.0 / 65536.0
 _RGB_TO_YCC = np.array(
   [[19595, 38470, 7471], [-11059, -21709, 32768], [32768, -27439, -5329]], dtype=np.float32
 )
+_STRIPE_ROWS = 256  # Rows converted or fitted at a time.
 _YCC_OFFSET = np.array([32768, (128 << 16) + 32767, (128 << 16) + 32767], dtype=np.float32)
 
 
-def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
-  """Converts (H, W, 3) uint8 RGB to integer-valued float32 YCbCr planes.
+def rgb_to_ycbcr(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """Converts (H, W, 3) uint8 RGB to integer-valued float32 Y, Cb and Cr planes (H, W).
 
-  Returns a (3, H, W) array. Every product and partial sum is an integer
-  below 2**24, so float32 arithmetic reproduces libjpeg's integers exactly.
+  Every product and partial sum is an integer below 2**24, so float32 arithmetic reproduces
+  libjpeg's integers exactly, in any order; stripes of rows keep the temporaries small, and
+  three separate planes let each be freed on its own.
   """
-  pixels = rgb.reshape(-1, 3).astype(np.float32)
-  ycc = pixels @ _RGB_TO_YCC.T + _YCC_OFFSET
-  ycc = np.floor(ycc * _SCALE)
-  return ycc.T.reshape(3, *rgb.shape[:2])
+  height, width = rgb.shape[:2]
+  planes = tuple(np.empty((height, width), np.float32) for _ in range(3))
+  for top in range(0, height, _STRIPE_ROWS):
+    stripe = rgb[top : top + _STRIPE_ROWS].astype(np.float32)
+    for plane, weights, offset in zip(planes, _RGB_TO_YCC, _YCC_OFFSET):
+      value = stripe[..., 0] * weights[0] + stripe[..., 1] * weights[1]
+      value += stripe[..., 2] * weights[2] + offset
+      plane[top : top + _STRIPE_ROWS] = np.floor(value * _SCALE)
+  return planes
 
 
 def pad_plane(plane: np.ndarray, multiple: int) -> np.ndarray:
@@ -67,8 +74,13 @@ def fancy_upsample_h2v2(plane: np.ndarray) -> np.ndarray:
   Each output sample weighs its nearest input 9/16, the next ones across and down 3/16 each,
   and the diagonal one 1/16; edges replicate.
   """
-  height, width = plane.shape
-  padded = np.pad(plane, 1, mode="edge")
+  return _fancy_upsample_padded(np.pad(plane, 1, mode="edge"))
+
+
+def _fancy_upsample_padded(padded: np.ndarray) -> np.ndarray:
+  """`fancy_upsample_h2v2` of padded[1:-1, 1:-1], its neighbours taken from the border."""
+  height, width = padded.shape[0] - 2, padded.shape[1] - 2
+  plane = padded[1:-1, 1:-1]
   out = np.empty((2 * height, 2 * width), np.float64)
   for row, dy in ((0, -1), (1, 1)):
     for col, dx in ((0, -1), (1, 1)):
@@ -84,13 +96,34 @@ def fit_h2v2(plane: np.ndarray, iterations: int = 4) -> np.ndarray:
 
   Starts from the 2x2 mean and corrects it by the 2x2 mean of the residual after
   `fancy_upsample_h2v2` (a Landweber iteration; 4 steps take the RMS error on Kodak's chroma
-  from 0.96 to 0.75, within 0.1 % of convergence), clipped to 0..255, float32.
+  from 0.96 to 0.75, within 0.1 % of convergence), clipped to 0..255, float32. Works in
+  stripes of rows: nothing of the plane's full size is made in float64.
   """
-  plane = plane.astype(np.float64)
-  fitted = _mean_2x2(plane)
+  fitted = _mean_2x2_float64(plane)
   for _ in range(iterations):
-    fitted = np.clip(fitted + _mean_2x2(plane - fancy_upsample_h2v2(fitted)), 0.0, 255.0)
+    fitted = np.clip(fitted + _residual_mean(plane, fitted), 0.0, 255.0)
   return fitted.astype(np.float32)
+
+
+def _mean_2x2_float64(plane: np.ndarray) -> np.ndarray:
+  rows = plane.shape[0] // 2
+  out = np.empty((rows, plane.shape[1] // 2), np.float64)
+  for top in range(0, rows, _STRIPE_ROWS // 2):
+    stripe = plane[2 * top : 2 * (top + _STRIPE_ROWS // 2)].astype(np.float64)
+    out[top : top + _STRIPE_ROWS // 2] = _mean_2x2(stripe)
+  return out
+
+
+def _residual_mean(plane: np.ndarray, fitted: np.ndarray) -> np.ndarray:
+  """The 2x2 mean of plane - fancy_upsample_h2v2(fitted), a stripe at a time."""
+  padded = np.pad(fitted, 1, mode="edge")
+  out = np.empty_like(fitted)
+  for top in range(0, fitted.shape[0], _STRIPE_ROWS // 2):
+    bottom = min(top + _STRIPE_ROWS // 2, fitted.shape[0])
+    upsampled = _fancy_upsample_padded(padded[top : bottom + 2])
+    residual = plane[2 * top : 2 * bottom].astype(np.float64) - upsampled
+    out[top:bottom] = _mean_2x2(residual)
+  return out
 
 
 def _mean_2x2(plane: np.ndarray) -> np.ndarray:

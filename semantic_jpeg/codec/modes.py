@@ -91,7 +91,7 @@ class TrellisEncoder:
     self._basic = basic_tables(options.tuning)
     self._saliency = saliency
     planes = colour.to_planes(image, subsampling, fit_chroma=True)
-    self._luma = planes[0].astype(np.float64)  # Deringing works on it at every DC step.
+    self._luma = planes[0]  # float32 integers; deringing works on it at every DC step.
     self._coefficients = [dct.forward(p) for p in planes]
     self._clipped = bool((self._luma >= 255).any())
     self._dering_step = None
@@ -102,8 +102,6 @@ class TrellisEncoder:
       options.strength,
       options.tuning,
     )
-    # float64 once, so that the trellis does not convert them at every knob.
-    self._coefficients = [c.astype(np.float64) for c in self._coefficients]
     self._code_lengths = [None] * len(planes)
 
   def block_qualities(self, quality: float) -> np.ndarray:
@@ -141,9 +139,8 @@ class TrellisEncoder:
     """Re-transforms the luma with overshoot deringing when white is clipped."""
     if self._clipped and dc_step != self._dering_step:
       self._dering_step = dc_step
-      self._coefficients[0] = dct.forward(dering.dering(self._luma, float(dc_step))).astype(
-        np.float64
-      )
+      luma = self._luma.astype(np.float64)
+      self._coefficients[0] = dct.forward(dering.dering(luma, float(dc_step)))
 
 
 def basic_tables(params: tuning.Tuning) -> tuple[np.ndarray, np.ndarray]:

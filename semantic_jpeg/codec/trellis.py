@@ -198,7 +198,7 @@ def quantize_components(
   for index, (component, table, lam) in enumerate(zip(coefficients, tables, lambdas)):
     passes = 2 if code_lengths[index] is None else 1
     levels, code_lengths[index] = quantize(
-      component,
+      component.astype(np.float64, copy=False),  # One component at a time: callers keep float32.
       table,
       lam,
       passes=passes,

@@ -2,8 +2,9 @@
 
 Needs the optional `apache-beam` package (`pip install 'semantic-jpeg[beam]'`). The steps use the
 library's own pieces, so a file comes out byte for byte as `semantic-jpeg compress` writes it:
-`image_io.decode_image`, the MS-ROI model (built once per worker by a RunInference
-`ModelHandler`, or an exported SavedModel), and `encoder.compress_decoded`. Outputs go through
+`image_io.decode_image`, the map from `saliency.sources` (the local model, traced once per
+machine, or an exported SavedModel; loaded once per worker by a RunInference `ModelHandler`), and
+`encoder.compress_decoded`. Outputs go through
 Beam's `FileSystems` (local paths and object stores alike), written under a temporary name and
 renamed. Files that fail go to a dead-letter output, `errors.jsonl`, and the pipeline goes on.
 """
@@ -26,7 +27,7 @@ import numpy as np
 from semantic_jpeg import errors
 from semantic_jpeg import image_io
 from semantic_jpeg.codec import encoder
-from semantic_jpeg.saliency import model as saliency
+from semantic_jpeg.saliency import sources
 from semantic_jpeg.saliency.options import SaliencyOptions
 
 NAMESPACE = "semantic_jpeg"
@@ -44,7 +45,7 @@ class JobOptions:
   max_pixels: int = image_io.DEFAULT_MAX_PIXELS
   strict: bool = False  # Damaged JPEGs are failures (else used as decoded).
   saved_model: str | None = None
-  model: dict[str, Any] = dataclasses.field(default_factory=dict)  # saliency.load_model kwargs.
+  model: dict[str, Any] = dataclasses.field(default_factory=dict)  # model.load_model kwargs.
   overwrite: bool = False
 
 
@@ -105,25 +106,19 @@ class SaliencyModelHandler(inference.ModelHandler):
     self._model_kwargs = model_kwargs or {}
     self._batching_kwargs = {"min_batch_size": 1, "max_batch_size": max_batch_size}
 
-  def load_model(self) -> Any:
+  def load_model(self) -> sources.MapMaker:
     if self._saved_model:
-      import tensorflow as tf  # pylint: disable=g-import-not-at-top
-
-      return tf.saved_model.load(self._saved_model).signatures["saliency_image"]
-    return saliency.load_model(**self._model_kwargs)
+      return sources.from_saved_model(self._saved_model)
+    return sources.from_model(self._model_kwargs, self._options)
 
   def run_inference(
     self,
     batch: Sequence[image_io.DecodedImage],
-    model: Any,
+    model: sources.MapMaker,
     inference_args: dict[str, Any] | None = None,
   ) -> Iterable[inference.PredictionResult]:
     del inference_args
-    for image in batch:
-      if isinstance(model, saliency.MSROIModel):
-        block_map = saliency.compute_map(model, image.rgb, self._options).block_map
-      else:
-        block_map = model(images=image.rgb[None])["block_map"].numpy()[0]
+    for image, block_map in zip(batch, model(list(batch))):
       yield inference.PredictionResult(image, block_map)
 
 

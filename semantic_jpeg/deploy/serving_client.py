@@ -1,7 +1,8 @@
 """Maps from a TF Serving instance that serves the SavedModel of `serving.py`.
 
 `connect('http://HOST:PORT')` talks REST (JSON, images as `{"b64": ...}`); `connect('HOST:PORT')`
-talks gRPC (needs the optional `tensorflow-serving-api` package). Both send a batch of images as
+talks gRPC (needs the optional `grpcio` package; the messages are built by `predict_proto`, so
+neither talks TensorFlow). Both send a batch of images as
 PNG files of the decoded, upright pixels to the `serving_default` signature: PNG is lossless, so
 the server's maps equal the local model's for the same pixels. The request builders and answer
 parsers are plain functions, so they can be tested against the SavedModel in-process.
@@ -19,8 +20,10 @@ import numpy as np
 
 from semantic_jpeg import errors
 from semantic_jpeg import image_io
+from semantic_jpeg.deploy import predict_proto
 
 SIGNATURE = "serving_default"
+_PREDICT = "/tensorflow.serving.PredictionService/Predict"
 DEFAULT_MODEL_NAME = "semantic_jpeg"
 DEFAULT_TIMEOUT_S = 30.0
 
@@ -120,22 +123,20 @@ class RestClient:
 # gRPC (tensorflow_serving.apis.PredictionService).
 
 
-def grpc_request(pngs: list[bytes], model_name: str = DEFAULT_MODEL_NAME):
-  """A PredictRequest proto for `serving_default`."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from tensorflow_serving.apis import predict_pb2  # pylint: disable=g-import-not-at-top
-
-  request = predict_pb2.PredictRequest()
-  request.model_spec.name = model_name
-  request.model_spec.signature_name = SIGNATURE
-  request.inputs["image_bytes"].CopyFrom(tf.make_tensor_proto(pngs, dtype=tf.string))
-  return request
+def grpc_request(pngs: list[bytes], model_name: str = DEFAULT_MODEL_NAME) -> bytes:
+  """A serialized PredictRequest for `serving_default` (built without TensorFlow)."""
+  return predict_proto.predict_request(
+    model_name, SIGNATURE, {"image_bytes": predict_proto.string_tensor(pngs)}
+  )
 
 
-def parse_grpc_response(response, count: int) -> list[RemoteMap]:
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-
-  return parse_outputs({k: tf.make_ndarray(v) for k, v in response.outputs.items()}, count)
+def parse_grpc_response(response: bytes, count: int) -> list[RemoteMap]:
+  """A serialized PredictResponse to one RemoteMap per image."""
+  try:
+    outputs = predict_proto.parse_predict_response(response)
+  except ValueError as e:
+    raise errors.ServingError(f"malformed answer from the saliency server ({e})") from None
+  return parse_outputs(outputs, count)
 
 
 class GrpcClient:
@@ -146,21 +147,20 @@ class GrpcClient:
   ):
     try:
       import grpc  # pylint: disable=g-import-not-at-top
-      from tensorflow_serving.apis import prediction_service_pb2_grpc  # pylint: disable=g-import-not-at-top
     except ImportError:
       raise errors.ServingError(
-        "gRPC needs the tensorflow-serving-api package: pip install 'semantic-jpeg[serving]'"
+        "gRPC needs the grpcio package: pip install 'semantic-jpeg[serving]'"
       ) from None
     self.address = address
     self._grpc = grpc
-    self._stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(address))
+    self._predict = grpc.insecure_channel(address).unary_unary(_PREDICT)  # Bytes in and out.
     self._model_name = model_name
     self._timeout = timeout
 
   def maps(self, images: list[np.ndarray]) -> list[RemoteMap]:
     request = grpc_request(encode_images(images), self._model_name)
     try:
-      response = self._stub.Predict(request, timeout=self._timeout)
+      response = self._predict(request, timeout=self._timeout)
     except self._grpc.RpcError as e:
       raise errors.ServingError(
         f"saliency server {self.address}: {e.code().name} ({e.details()})"

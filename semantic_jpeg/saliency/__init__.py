@@ -6,7 +6,7 @@ TensorFlow, so that `options` and `sources` stay light. The names below load on 
 
 import importlib
 
-_MODEL_NAMES = ("MSROIModel", "SaliencyResult", "compute_map", "load_model")
+_MODEL_NAMES = ("MSROIModel", "SaliencyResult", "compute_block_map", "compute_map", "load_model")
 _OPTION_NAMES = ("COMBINE_MODES", "SaliencyOptions")
 
 

@@ -28,6 +28,8 @@ from semantic_jpeg.saliency.options import MAP_MODELS
 from semantic_jpeg.saliency.options import SaliencyOptions
 
 BLOCK = 8
+# Pixels per image above which `block_saliency` evaluates the map per block, not per pixel.
+PIXEL_MAP_LIMIT = 1 << 22
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
 SCALAR_INT = tf.TensorSpec([], tf.int32)
@@ -77,18 +79,47 @@ class MSROIModel(keras.Model):
   def saliency(self, images, top_k, max_side, face_weight, threshold):
     """uint8 [N, H, W, 3] -> dict of logits, top classes, maps and faces (see README)."""
     height, width = tf.shape(images)[1], tf.shape(images)[2]
+    outputs = self._maps(images, top_k, max_side, face_weight, height, width)
+    block_map = _block_means(outputs["pixel_map"])
+    outputs.update(block_map=block_map, salient_blocks=block_map >= threshold)
+    return outputs
+
+  @tf.function(input_signature=[IMAGES_SPEC, SCALAR_INT, SCALAR_INT, SCALAR_FLOAT, SCALAR_FLOAT])
+  def block_saliency(self, images, top_k, max_side, face_weight, threshold):
+    """`saliency` without the per-pixel outputs: what an encoder needs.
+
+    Up to PIXEL_MAP_LIMIT pixels per image the block map is `saliency`'s (the pixel map's mean
+    over each block); on larger photos the map is evaluated at the blocks' centres instead, so
+    that no full-resolution map is made.
+    """
+    height, width = tf.shape(images)[1], tf.shape(images)[2]
+    rows, cols = (height + BLOCK - 1) // BLOCK, (width + BLOCK - 1) // BLOCK
+
+    def per_pixel():
+      outputs = self._maps(images, top_k, max_side, face_weight, height, width)
+      return _block_outputs(outputs, _block_means(outputs["pixel_map"]))
+
+    def per_block():
+      outputs = self._maps(images, top_k, max_side, face_weight, rows, cols)
+      return _block_outputs(outputs, outputs["pixel_map"])
+
+    outputs = tf.cond(height * width > PIXEL_MAP_LIMIT, per_block, per_pixel)
+    outputs["salient_blocks"] = outputs["block_map"] >= threshold
+    return outputs
+
+  def _maps(self, images, top_k, max_side, face_weight, rows, cols) -> dict[str, tf.Tensor]:
+    """Classes, faces and the map on a rows x cols grid over the images (the `pixel_map`)."""
     if self.readout is None:
-      outputs = self._cam_map(images, top_k, max_side)
+      outputs = self._cam_map(images, top_k, max_side, rows, cols)
     else:
-      outputs = self._fixation_map(images, top_k)
-    pixel_map = outputs.pop("pixel_map")
+      outputs = self._fixation_map(images, top_k, rows, cols)
     if self.face_detector is not None:
       found = self.face_detector(images)
-      face_map = prior.face_prior_map(found.boxes, found.counts, height, width)
-      pixel_map = tf.maximum(pixel_map, face_weight * face_map)
+      size = tf.cast(tf.shape(images)[1:3], tf.float32)
+      cell = size / tf.cast(tf.stack([rows, cols]), tf.float32)
+      face_map = prior.face_prior_map(found.boxes, found.counts, rows, cols, cell)
+      outputs["pixel_map"] = tf.maximum(outputs["pixel_map"], face_weight * face_map)
       outputs.update(face_boxes=found.boxes, face_scores=found.scores, num_faces=found.counts)
-    block_map = tf.nn.avg_pool2d(pixel_map[..., None], BLOCK, BLOCK, "SAME")[..., 0]
-    outputs.update(pixel_map=pixel_map, block_map=block_map, salient_blocks=block_map >= threshold)
     return outputs
 
   def _classes(self, logits: tf.Tensor, top_k: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -97,8 +128,8 @@ class MSROIModel(keras.Model):
     top_scores, top_classes = tf.math.top_k(scores, k=tf.minimum(top_k, tf.shape(logits)[-1]))
     return {"logits": logits, "top_classes": top_classes, "top_scores": top_scores}
 
-  def _cam_map(self, images: tf.Tensor, top_k: tf.Tensor, max_side: tf.Tensor) -> dict:
-    """The paper's map: the CAMs of the top-k classes at the image's resolution (capped)."""
+  def _cam_map(self, images: tf.Tensor, top_k: tf.Tensor, max_side: tf.Tensor, rows, cols) -> dict:
+    """The paper's map: the CAMs of the top-k classes on a rows x cols grid."""
     model_input = _fit_long_side(tf.cast(images, tf.float32), max_side)
     features, logits = self.classifier(model_input, training=False)
     outputs = self._classes(logits, top_k)
@@ -106,30 +137,44 @@ class MSROIModel(keras.Model):
       features, self.classifier.get_layer("predictions").kernel, outputs["top_classes"]
     )
     grid_map = cam.normalise(cam.combine(cams, self.combine))
-    height, width = tf.shape(images)[1], tf.shape(images)[2]
-    outputs["pixel_map"] = cam.to_pixels(grid_map, tf.shape(model_input)[1:3], height, width)
+    outputs["pixel_map"] = cam.to_pixels(grid_map, tf.shape(model_input)[1:3], rows, cols)
     return outputs
 
-  def _fixation_map(self, images: tf.Tensor, top_k: tf.Tensor) -> dict:
-    """The fixation density at the readout's working size; the map is p / max(p)."""
-    height, width = tf.shape(images)[1], tf.shape(images)[2]
+  def _fixation_map(self, images: tf.Tensor, top_k: tf.Tensor, rows, cols) -> dict:
+    """The fixation density on a rows x cols grid; the map is p / max(p)."""
     work, size = readout_lib.working_image(images, self.readout.work_side)
     *taps, logits = self.tapped(work, training=False)
     outputs = self._classes(logits, top_k)
-    log_density = readout_lib.to_pixels(self.readout(taps), size, height, width)
+    log_density = readout_lib.to_pixels(self.readout(taps), size, rows, cols)
     peak = tf.reduce_max(log_density, axis=[1, 2], keepdims=True)
     outputs.update(log_density=log_density, pixel_map=tf.exp(log_density - peak))
     return outputs
 
   def compute(self, images: tf.Tensor, options: SaliencyOptions = SaliencyOptions()) -> dict:
     """`saliency` with options from a `SaliencyOptions`; the face prior off if weight is 0."""
-    return self.saliency(
-      images,
-      tf.constant(options.top_k, tf.int32),
-      tf.constant(options.max_side, tf.int32),
-      tf.constant(options.face_weight, tf.float32),
-      tf.constant(options.threshold, tf.float32),
-    )
+    return run_saliency(self.saliency, images, options)
+
+
+def run_saliency(saliency, images: tf.Tensor, options: SaliencyOptions) -> dict:
+  """Calls a `saliency` function (the model's, or one loaded from a SavedModel) with options."""
+  return saliency(
+    images,
+    tf.constant(options.top_k, tf.int32),
+    tf.constant(options.max_side, tf.int32),
+    tf.constant(options.face_weight, tf.float32),
+    tf.constant(options.threshold, tf.float32),
+  )
+
+
+def _block_means(pixel_map: tf.Tensor) -> tf.Tensor:
+  """[N, H, W] -> [N, ceil(H / 8), ceil(W / 8)]: each block's mean over its pixels inside."""
+  return tf.nn.avg_pool2d(pixel_map[..., None], BLOCK, BLOCK, "SAME")[..., 0]
+
+
+def _block_outputs(outputs: dict[str, tf.Tensor], block_map: tf.Tensor) -> dict[str, tf.Tensor]:
+  """The outputs that do not grow with the pixels, and the block map."""
+  kept = {k: v for k, v in outputs.items() if k not in ("pixel_map", "log_density")}
+  return {**kept, "block_map": block_map}
 
 
 def _fit_long_side(images: tf.Tensor, max_side: tf.Tensor) -> tf.Tensor:
@@ -205,10 +250,10 @@ class SaliencyResult:
 
 
 def compute_map(
-  model: MSROIModel, rgb: np.ndarray, options: SaliencyOptions = SaliencyOptions()
+  model, rgb: np.ndarray, options: SaliencyOptions = SaliencyOptions()
 ) -> SaliencyResult:
-  """Runs the model on one uint8 RGB image [H, W, 3]."""
-  out = {k: v.numpy()[0] for k, v in model.compute(rgb[None], options).items()}
+  """Runs the model (`MSROIModel`, or `compiled.LoadedModel`) on one uint8 RGB image [H, W, 3]."""
+  out = {k: v.numpy()[0] for k, v in run_saliency(model.saliency, rgb[None], options).items()}
   count = int(out.get("num_faces", 0))
   return SaliencyResult(
     block_map=out["block_map"],
@@ -220,3 +265,11 @@ def compute_map(
     threshold=options.threshold,
     log_density=out.get("log_density"),
   )
+
+
+def compute_block_map(
+  model, rgb: np.ndarray, options: SaliencyOptions = SaliencyOptions()
+) -> np.ndarray:
+  """The map per 8x8 block of one uint8 RGB image (`block_saliency`): float32 [ceil(H/8),
+  ceil(W/8)], without a pixel map on photos of more than PIXEL_MAP_LIMIT pixels."""
+  return run_saliency(model.block_saliency, rgb[None], options)["block_map"].numpy()[0]

@@ -162,10 +162,11 @@ def to_pixels(z: tf.Tensor, work_size: tf.Tensor, height: tf.Tensor, width: tf.T
 
 def working_image(images: tf.Tensor, work_side: int) -> tuple[tf.Tensor, tf.Tensor]:
   """Images [N, H, W, 3] scaled (up or down, antialiased) so their long side is `work_side`,
-  as float32 pixel values, and that size [2]."""
+  as float32 pixel values, and that size [2]. uint8 images are resized as they are (the
+  kernel reads each sample as a float): no float copy of a large photo is made."""
   size = tf.cast(tf.shape(images)[1:3], tf.float32)
   size = tf.maximum(tf.cast(tf.round(size * (work_side / tf.reduce_max(size))), tf.int32), 1)
-  return tf.image.resize(tf.cast(images, tf.float32), size, "bilinear", antialias=True), size
+  return tf.image.resize(images, size, "bilinear", antialias=True), size
 
 
 def save(layer: FixationReadout, path: str | os.PathLike, training: dict) -> None:

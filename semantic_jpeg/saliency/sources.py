@@ -1,8 +1,9 @@
-"""Where a map comes from: the local model, a TF Serving server, or a map file.
+"""Where a map comes from: the local model, a SavedModel, a TF Serving server, or a map file;
+and the user's regions merged in. Maps are per 8x8 block, what the encoder takes.
 
-A `MapSource` decodes the input files and makes their pixel maps in batches (one server request
-per batch); the command line and batch jobs share it. TensorFlow is imported only when the local
-model is used.
+A `MapSource` decodes the input files and makes their block maps in batches (one server request
+per batch); the command line and the Beam pipeline share it and the makers below. TensorFlow is
+imported only by the makers that run a model (`from_model`, `from_saved_model`).
 """
 
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from semantic_jpeg import image_io
 from semantic_jpeg.saliency import roi
 from semantic_jpeg.saliency.options import SaliencyOptions
 
+# Decoded images -> their maps per 8x8 block [ceil(H / 8), ceil(W / 8)], values in [0, 1].
 MapMaker = Callable[[list[image_io.DecodedImage]], list[np.ndarray]]
 
 
@@ -30,46 +32,62 @@ class BlockMapClient(Protocol):
 
 
 def from_file(values: np.ndarray) -> MapMaker:
-  """One map (values in [0, 1], any size) resized to each image."""
-  return lambda images: [roi.fit_map(values, image.height, image.width) for image in images]
+  """One map (values in [0, 1], any size) resized to each image, averaged over its blocks."""
+  return lambda images: [
+    blocks.from_pixels(roi.fit_map(values, image.height, image.width)) for image in images
+  ]
 
 
 def from_server(client: BlockMapClient) -> MapMaker:
-  """Maps from a saliency server, one request per batch, spread from blocks to pixels."""
-
-  def make(images: list[image_io.DecodedImage]) -> list[np.ndarray]:
-    answers = client.maps([image.rgb for image in images])
-    return [
-      blocks.to_pixels(answer.block_map, image.height, image.width)
-      for image, answer in zip(images, answers)
-    ]
-
-  return make
+  """Maps from a saliency server, one request per batch."""
+  return lambda images: [answer.block_map for answer in client.maps([i.rgb for i in images])]
 
 
 def from_model(model_kwargs: dict, options: SaliencyOptions) -> MapMaker:
-  """Maps from the local model (loaded now; this imports TensorFlow), spread to pixels.
+  """Maps from the local model (`model.load_model(**model_kwargs)`), traced once per machine
+  (`compiled`); loading it imports TensorFlow.
 
-  Model and server maps are block maps spread over the pixels, so that both give the encoder
-  exactly the same input.
+  Raises:
+    WeightsError: as `model.load_model`.
   """
+  from semantic_jpeg.saliency import compiled  # pylint: disable=g-import-not-at-top
   from semantic_jpeg.saliency import model as model_lib  # pylint: disable=g-import-not-at-top
 
-  model = model_lib.load_model(**model_kwargs)
+  model = compiled.load(model_kwargs)
+  return lambda images: [model_lib.compute_block_map(model, image.rgb, options) for image in images]
 
-  def make(images: list[image_io.DecodedImage]) -> list[np.ndarray]:
-    return [
-      blocks.to_pixels(
-        model_lib.compute_map(model, image.rgb, options).block_map, image.height, image.width
-      )
-      for image in images
-    ]
 
-  return make
+def from_saved_model(directory: str) -> MapMaker:
+  """Maps from an exported SavedModel's `saliency_image` signature (export/), the options fixed
+  at export."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+  signature = tf.saved_model.load(directory).signatures["saliency_image"]
+  return lambda images: [
+    signature(images=image.rgb[None])["block_map"].numpy()[0] for image in images
+  ]
+
+
+def with_regions(
+  block_map: np.ndarray,
+  height: int,
+  width: int,
+  boxes: list[tuple[int, int, int, int]],
+  mask: np.ndarray | None = None,
+) -> np.ndarray:
+  """The block map with the user's regions: the map's pixels raised to the mask (resized to the
+  image) and set to 1 in the boxes, averaged back over each block. Without regions the map
+  itself; only with them is a pixel map made."""
+  if not boxes and mask is None:
+    return block_map
+  pixel_map = blocks.to_pixels(block_map, height, width)
+  if mask is not None:
+    pixel_map = roi.merge_mask(pixel_map, mask)
+  return blocks.from_pixels(roi.merge_boxes(pixel_map, boxes))
 
 
 class MapSource:
-  """Decoded images and their pixel maps, made in batches.
+  """Decoded images and their block maps, made in batches.
 
   `make_maps` turns a list of decoded images into their maps; a failure to decode one file,
   or of a whole batch's request, is raised when that file's turn comes. `max_pixels` and
@@ -90,7 +108,7 @@ class MapSource:
     self._ready: dict[os.PathLike, tuple | errors.SemanticJpegError] = {}
 
   def get(self, path: pathlib.Path) -> tuple[image_io.DecodedImage, np.ndarray, float]:
-    """(image, pixel map, milliseconds spent on its map)."""
+    """(image, block map, milliseconds spent on its map)."""
     if path not in self._ready:
       self._fill(self._paths[self._index[path] : self._index[path] + self._batch])
     result = self._ready.pop(path)
@@ -112,5 +130,5 @@ class MapSource:
       self._ready.update((path, e) for path in images)
       return
     milliseconds = 1e3 * (time.perf_counter() - start) / max(len(images), 1)
-    for (path, image), pixel_map in zip(images.items(), maps):
-      self._ready[path] = (image, pixel_map, milliseconds)
+    for (path, image), block_map in zip(images.items(), maps):
+      self._ready[path] = (image, block_map, milliseconds)

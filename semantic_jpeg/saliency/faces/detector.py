@@ -86,12 +86,18 @@ def _anchor_centers() -> np.ndarray:
 def _box_reduce(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
   """Means of [N, H, W, 3] images over factor x factor blocks, as float32.
 
-  Partial blocks at the bottom and right are dropped.
+  Partial blocks at the bottom and right are dropped. Rows are summed as integers first, exact
+  as float32 sums of them are, in uint16 while they fit: no float copy of a large photo is made.
   """
   n, height, width = tf.unstack(tf.shape(images)[:3])
   height, width = height // factor, width // factor
-  x = tf.cast(images[:, : height * factor, : width * factor], tf.float32)
-  x = tf.reduce_sum(tf.reshape(x, (n * height, factor, -1)), axis=1)
+  rows = tf.reshape(images[:, : height * factor, : width * factor], (n * height, factor, -1))
+
+  def row_sums(dtype: tf.DType) -> tf.Tensor:
+    return tf.cast(tf.reduce_sum(tf.cast(rows, dtype), axis=1), tf.float32)
+
+  fits = factor * 255 <= tf.uint16.max
+  x = tf.cond(fits, lambda: row_sums(tf.uint16), lambda: row_sums(tf.int32))
   x = tf.reduce_sum(tf.reshape(x, (n, height, width, factor, 3)), axis=3)
   return x / tf.cast(factor * factor, tf.float32)
 

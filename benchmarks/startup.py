@@ -1,0 +1,173 @@
+"""Benchmark: whole processes as a user runs them, beside mozjpeg's, and where start-up goes.
+
+  python benchmarks/startup.py --images ../shared/datasets/kodak --output results/startup.md
+
+Each command runs --repeats times, the commands interleaved so that the machine's load falls on
+all alike; medians are reported with the load average. `semantic-jpeg` runs with its traced map
+cached (one untimed run first fills the cache); the peer is mozjpeg through jpeglib, rate-matched
+to the same size by the same search, in a Python process of its own.
+"""
+
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from absl import app
+from absl import flags
+
+from semantic_jpeg import files
+
+import report  # benchmarks/report.py
+
+_REPO = pathlib.Path(__file__).resolve().parent.parent
+_IMAGES = flags.DEFINE_string("images", str(_REPO / "testdata"), "Folder of images.")
+_REPEATS = flags.DEFINE_integer("repeats", 5, "Runs of each command.")
+_QUALITY = flags.DEFINE_integer("match_jpeg_quality", 50, "Size target: OpenCV at this quality.")
+_OUTPUT = flags.DEFINE_string("output", None, "Markdown file for the results.")
+
+_MOZJPEG = """
+import sys
+from semantic_jpeg import files, image_io
+from semantic_jpeg.codec import turbo
+from semantic_jpeg.evaluation import baselines
+rgb = image_io.read_image(sys.argv[1]).rgb
+result = baselines.rate_matched("mozjpeg", rgb, turbo.jpeg_size(rgb, int(sys.argv[3])))
+files.write_atomic(sys.argv[2], result.data)
+"""
+
+_STAGES = """
+import sys, time
+start = time.perf_counter()
+def lap(name):
+  global start
+  now = time.perf_counter()
+  print(f"{name}\\t{1e3 * (now - start):.0f}")
+  start = now
+import numpy, cv2
+from semantic_jpeg import image_io
+lap("import numpy, cv2, image_io")
+import tensorflow
+lap("import tensorflow (with Keras)")
+from semantic_jpeg.saliency import compiled, model
+lap("import our model modules")
+if sys.argv[2] == "cached":
+  loaded = compiled.load({})
+  lap("load the cached SavedModel")
+else:
+  loaded = model.load_model()
+  lap("build the Keras model (load_model)")
+rgb = image_io.read_image(sys.argv[1]).rgb
+model.compute_block_map(loaded, rgb)
+lap("first map (cached: graph set-up; Keras: trace + set-up)")
+model.compute_block_map(loaded, rgb)
+lap("second map")
+from semantic_jpeg.codec import encoder
+lap("import the encoder")
+encoder.compress(rgb, model.compute_block_map(loaded, rgb))
+lap("first encode (numba's cache loads)")
+encoder.compress(rgb, model.compute_block_map(loaded, rgb))
+lap("second map + encode")
+"""
+
+
+def _seconds(command: list[str]) -> float:
+  start = time.perf_counter()
+  subprocess.run(command, check=True, capture_output=True)
+  return time.perf_counter() - start
+
+
+def _commands(paths: list[pathlib.Path], out: str) -> dict[str, list[str]]:
+  cli = [sys.executable, "-m", "semantic_jpeg.cli"]
+  rate = ["--match_jpeg_quality", str(_QUALITY.value)]
+  first = str(paths[0])
+  return {
+    "semantic-jpeg --help": [*cli, "--help"],
+    "semantic-jpeg compress --help": [*cli, "compress", "--help"],
+    "semantic-jpeg compress, 1 image, rate-matched": [
+      *cli, "compress", first, "--output", f"{out}/one.jpg", *rate,
+    ],
+    "mozjpeg, 1 image, rate-matched (Python + jpeglib)": [
+      sys.executable, "-c", _MOZJPEG, first, f"{out}/moz.jpg", str(_QUALITY.value),
+    ],
+    f"semantic-jpeg compress, {len(paths)} images, rate-matched": [
+      *cli, "compress", *map(str, paths), "--output_dir", f"{out}/all", *rate,
+    ],
+  }  # fmt: skip
+
+
+def _stages(path: pathlib.Path, kind: str) -> dict[str, float]:
+  """Milliseconds per start-up stage of one process (`kind`: cached or keras)."""
+  lines = subprocess.run(
+    [sys.executable, "-c", _STAGES, str(path), kind], check=True, capture_output=True, text=True
+  ).stdout.splitlines()
+  return {name: float(ms) for name, ms in (line.split("\t") for line in lines)}
+
+
+def _measure(paths: list[pathlib.Path]) -> tuple[dict, dict, tuple, tuple]:
+  loads = os.getloadavg()
+  with tempfile.TemporaryDirectory() as out:
+    commands = _commands(paths, out)
+    _seconds(commands["semantic-jpeg compress, 1 image, rate-matched"])  # Fills the cache.
+    runs = {name: [] for name in commands}
+    stages = {"cached": [], "keras": []}
+    for _ in range(_REPEATS.value):
+      for name, command in commands.items():
+        runs[name].append(_seconds(command))
+      for kind in stages:
+        stages[kind].append(_stages(paths[0], kind))
+  return runs, stages, loads, os.getloadavg()
+
+
+def _lines(paths: list[pathlib.Path], runs: dict, stages: dict, loads: tuple) -> list[str]:
+  med = {name: statistics.median(times) for name, times in runs.items()}
+  one, many = med["semantic-jpeg compress, 1 image, rate-matched"], list(med.values())[-1]
+  moz = med["mozjpeg, 1 image, rate-matched (Python + jpeglib)"]
+  lines = [
+    "# Start-up and whole processes",
+    "",
+    f"Command: `python {' '.join(sys.argv)}`",
+    "",
+    f"{report.machine()}; {_REPEATS.value} runs of each command, interleaved; load average "
+    f"(1, 5, 15 min) {loads[0]} before and {loads[1]} after. First image: {paths[0].name}, "
+    f"size target OpenCV JPEG at quality {_QUALITY.value}.",
+    "",
+    "| whole process | median s | min | max |",
+    "|---|---|---|---|",
+  ]
+  for name, times in runs.items():
+    lines.append(f"| {name} | {med[name]:.2f} | {min(times):.2f} | {max(times):.2f} |")
+  lines += [
+    "",
+    f"- semantic-jpeg / mozjpeg, one image: **{one / moz:.2f}x**",
+    f"- {len(paths)} images in one command, after start-up: "
+    f"**{(len(paths) - 1) / (many - one):.2f} images/s**",
+    "",
+    "## Where one process's time goes (ms, median over runs)",
+    "",
+    "| stage | cached trace | Keras model, traced |",
+    "|---|---|---|",
+  ]
+  names = list(dict.fromkeys([*stages["cached"][0], *stages["keras"][0]]))
+  for name in names:
+    cells = [
+      f"{statistics.median(run[name] for run in stages[kind]):.0f}" if name in stages[kind][0]
+      else "" for kind in ("cached", "keras")
+    ]  # fmt: skip
+    lines.append(f"| {name} | {' | '.join(cells)} |")
+  return lines
+
+
+def main(argv):
+  del argv
+  paths = files.list_images([_IMAGES.value])
+  runs, stages, before, after = _measure(paths)
+  load = (tuple(round(x, 2) for x in before), tuple(round(x, 2) for x in after))
+  report.publish(_lines(paths, runs, stages, load), _OUTPUT.value)
+
+
+if __name__ == "__main__":
+  app.run(main)
