@@ -1,5 +1,5 @@
-"""Command-line arguments: the `semantic-jpeg` commands, the arguments they share with the Beam
-tool and the SavedModel export, and the options they build.
+"""Command-line arguments that the `semantic-jpeg` commands share with the Beam tool and the
+SavedModel export, and the options they build (the commands themselves: `commands`).
 
 Parsers are `absl.flags.argparse_flags` parsers (as tensorflow/compression's command lines); a
 bad argument is one `error:` line on stderr and exit status 2. Nothing here imports TensorFlow.
@@ -16,11 +16,9 @@ from semantic_jpeg import errors
 from semantic_jpeg import image_io
 from semantic_jpeg.codec import options as encoder_options_lib
 from semantic_jpeg.codec import policies
-from semantic_jpeg.deploy import serving_client
 from semantic_jpeg.saliency import options as saliency_options_lib
 
 _DEFAULTS = saliency_options_lib.SaliencyOptions()
-_DEFAULT_SERVER_BATCH = 8
 # EncoderOptions fields, as the flags that set them are spelt.
 _ENCODER_FLAGS = {
   "mode": "--encoder",
@@ -286,101 +284,3 @@ def _policy_param(text: str) -> tuple[str, float]:
     return name, float(value)
   except ValueError:
     raise UsageError(f"--policy_param {text!r} is not NAME=NUMBER") from None
-
-
-def _add_compress_command(commands: argparse._SubParsersAction) -> None:
-  parser = commands.add_parser(
-    "compress",
-    help="Write one semantic JPEG per input image.",
-    description="Writes one JPEG per input, spending more bits where the map is salient.",
-  )
-  parser.add_argument("inputs", nargs="+", metavar="INPUT", help="Image files, folders, globs.")
-  parser.add_argument("--output", help="Output JPEG file (one input only); replaced if it exists.")
-  parser.add_argument(
-    "--output_dir",
-    help="Folder for the outputs NAME.jpg (created if missing); existing outputs are replaced "
-    "(see --skip_existing). Inputs that would share a NAME.jpg fail, each naming the others.",
-  )
-  add_switch(parser, "overwrite", False, "Allow the output to replace the input file.")
-  add_switch(
-    parser,
-    "skip_existing",
-    False,
-    "Skip inputs whose output exists already (to resume a run), reporting each.",
-  )
-  add_encoder_arguments(parser)
-  group = parser.add_argument_group("where the map comes from")
-  group.add_argument("--map", help="Precomputed saliency map (grayscale image, one input).")
-  group.add_argument(
-    "--roi",
-    action="append",
-    default=[],
-    metavar="X,Y,W,H",
-    help="Salient box in pixels (repeatable).",
-  )
-  group.add_argument("--roi_mask", help="Grayscale mask merged into the map (one input).")
-  group.add_argument(
-    "--saliency_server",
-    help="Get maps from TF Serving: http://HOST:PORT (REST) or HOST:PORT (gRPC) "
-    "instead of the local model.",
-  )
-  group.add_argument(
-    "--saliency_model_name",
-    default=serving_client.DEFAULT_MODEL_NAME,
-    help="Model name on the saliency server.",
-  )
-  group.add_argument(
-    "--saliency_timeout",
-    type=bounded(float, 0.1),
-    default=serving_client.DEFAULT_TIMEOUT_S,
-    help="Seconds to wait for the saliency server.",
-  )
-  group.add_argument(
-    "--saliency_batch",
-    type=bounded(int, 1),
-    default=_DEFAULT_SERVER_BATCH,
-    help="Images per saliency server request.",
-  )
-  outputs = parser.add_argument_group("what to write")
-  add_switch(outputs, "save_map", False, "Also write OUTPUT_map.png.")
-  add_switch(outputs, "save_overlay", False, "Also write OUTPUT_overlay.png.")
-  add_switch(outputs, "json", False, "Print one JSON object per image.")
-  add_verbose_argument(outputs)
-  add_input_arguments(parser)
-  add_saliency_arguments(parser)
-
-
-def _add_saliency_command(commands: argparse._SubParsersAction) -> None:
-  parser = commands.add_parser(
-    "saliency",
-    help="Write the map and an overlay per image; print the top classes.",
-    description="Writes NAME_map.png and NAME_overlay.png per image and prints its top "
-    "ImageNet classes.",
-  )
-  parser.add_argument("inputs", nargs="+", metavar="IMAGE", help="Image files, folders, globs.")
-  parser.add_argument(
-    "--output_dir",
-    required=True,
-    help="Folder for the PNGs (created if missing); existing ones are replaced. Inputs that "
-    "would share a NAME fail, each naming the others.",
-  )
-  add_switch(parser, "json", False, "Print one JSON object per image.")
-  add_verbose_argument(parser)
-  add_input_arguments(parser)
-  add_saliency_arguments(parser)
-
-
-def parse_command_line(argv: list[str]) -> argparse.Namespace:
-  """The command and its arguments; a bad command line is one `error:` line and exit 2."""
-  parser = ArgumentParser(
-    prog="semantic-jpeg",
-    description="Content-aware JPEG: a CNN finds where people look, the encoder spends the "
-    "bits there.",
-  )
-  commands = parser.add_subparsers(title="commands", dest="command")
-  _add_compress_command(commands)
-  _add_saliency_command(commands)
-  args = parser.parse_args(argv[1:])
-  if args.command is None:
-    parser.error("choose a command: compress or saliency (semantic-jpeg --help)")
-  return args

@@ -25,9 +25,11 @@ import tqdm
 from semantic_jpeg import arguments
 from semantic_jpeg import batch
 from semantic_jpeg import blocks
+from semantic_jpeg import commands
 from semantic_jpeg import errors
 from semantic_jpeg import files
 from semantic_jpeg import image_io
+from semantic_jpeg import records
 from semantic_jpeg.arguments import UsageError
 from semantic_jpeg.evaluation import visualize
 from semantic_jpeg.saliency import roi
@@ -78,50 +80,6 @@ def _local_maps(args: argparse.Namespace) -> sources.MapMaker:
     raise UsageError(str(e)) from None
 
 
-def _describe(
-  path: pathlib.Path,
-  image: image_io.DecodedImage,
-  result,
-  outputs: dict[str, str],
-  class_names: tuple[str, ...],
-) -> dict:
-  """The JSON record of one image's saliency (`result` is a `model.SaliencyResult`)."""
-  return {
-    "file": str(path),
-    "width": image.width,
-    "height": image.height,
-    "top_classes": [
-      {"id": int(c), "name": class_names[int(c)], "score": round(float(s), 4)}
-      for c, s in zip(result.top_classes, result.top_scores)
-    ],
-    "map": {
-      "mean": round(float(result.block_map.mean()), 4),
-      "max": round(float(result.block_map.max()), 4),
-      "salient_fraction": round(result.salient_fraction, 4),
-      "threshold": result.threshold,
-    },
-    "faces": [
-      {
-        "box_xywh": [round(float(x), 1) for x in (b[1], b[0], b[3] - b[1], b[2] - b[0])],
-        "score": round(float(s), 3),
-      }
-      for b, s in zip(result.face_boxes, result.face_scores)
-    ],
-    "outputs": outputs,
-    "warnings": list(image.warnings),
-  }
-
-
-def _print_text(record: dict) -> None:
-  tqdm.tqdm.write(
-    f"{record['file']} ({record['width']}x{record['height']}, "
-    f"{len(record['faces'])} face(s), "
-    f"{record['map']['salient_fraction']:.0%} of blocks salient)"
-  )
-  for rank, entry in enumerate(record["top_classes"], 1):
-    tqdm.tqdm.write(f"  {rank}. {entry['name']} ({entry['id']}): {entry['score']:.3f}")
-
-
 def run_saliency(args: argparse.Namespace) -> batch.Run:
   """`semantic-jpeg saliency`: map and overlay PNGs, and the top classes, per image."""
   from semantic_jpeg.saliency import compiled
@@ -150,11 +108,12 @@ def run_saliency(args: argparse.Namespace) -> batch.Run:
       files.write_atomic(
         outputs["overlay"], image_io.encode_png(visualize.overlay(image.rgb, result.pixel_map))
       )
-      record = _describe(path, image, result, outputs, model.class_names)
+      record = records.saliency_record(path, image, result, outputs, model.class_names)
       if args.json:
         tqdm.tqdm.write(json.dumps(record))
       else:
-        _print_text(record)
+        for line in records.saliency_lines(record):
+          tqdm.tqdm.write(line)
 
     run.each(list(maps), process)
   return run
@@ -230,44 +189,6 @@ def _side_outputs(
   return written
 
 
-def _compress_record(
-  args: argparse.Namespace,
-  path: pathlib.Path,
-  output: pathlib.Path,
-  image: image_io.DecodedImage,
-  report,
-  saliency_ms: float,
-) -> dict:
-  """The JSON record of one compressed file (`report` is an `encoder.EncodeReport`)."""
-  bytes_in = image.encoded_size
-  return {
-    "file": str(path),
-    "output": str(output),
-    "width": image.width,
-    "height": image.height,
-    "bytes_in": bytes_in,
-    "bytes_out": report.size,
-    "ratio": round(bytes_in / report.size, 3),
-    "target_size": report.target_size,
-    "target_met": report.target_met,
-    "quality": round(report.quality, 3),
-    "quality_shares": {str(q): round(share, 4) for q, share in report.quality_shares.items()},
-    "encoder": args.encoder,
-    "policy": args.policy,
-    "path": report.path,
-    "reason": report.reason,
-    "written": report.written,
-    "target_ssimulacra2": report.target_ssimulacra2,
-    "ssimulacra2": None if report.ssimulacra2 is None else round(report.ssimulacra2, 2),
-    "steps": report.steps,
-    "timings_ms": {
-      "saliency": round(saliency_ms, 1),
-      **{k: round(v, 1) for k, v in report.timings_ms.items()},
-    },
-    "warnings": list(image.warnings),
-  }
-
-
 def _read_gray_argument(path: str, max_pixels: int) -> np.ndarray:
   """A --map or --roi_mask file; a bad one is a UsageError."""
   try:
@@ -299,9 +220,9 @@ def run_compress(args: argparse.Namespace) -> batch.Run:
 
   options, boxes = arguments.encoder_options(args), _roi_boxes(args)
   listing = files.find_images(args.inputs)
-  records = []
+  done = []
   total = len(listing.paths) + len(listing.skipped)
-  with batch.Run("compressed", total, args.json, lambda: _byte_totals(records)) as run:
+  with batch.Run("compressed", total, args.json, lambda: records.byte_totals(done)) as run:
     outputs = _output_paths(args, _inputs(listing, run), run)
     if args.skip_existing:
       _skip_existing(outputs, run)
@@ -317,47 +238,13 @@ def run_compress(args: argparse.Namespace) -> batch.Run:
       block_map = sources.with_regions(block_map, image.height, image.width, boxes, mask)
       data, report = encoder.compress_decoded(image, block_map, options)
       files.write_atomic(output, data)
-      record = _compress_record(args, path, output, image, report, saliency_ms)
+      record = records.compress_record(args, path, output, image, report, saliency_ms)
       record["outputs"] = _side_outputs(args, output, image, block_map)
-      records.append(record)
-      tqdm.tqdm.write(json.dumps(record) if args.json else _compress_line(record))
+      done.append(record)
+      tqdm.tqdm.write(json.dumps(record) if args.json else records.compress_line(record))
 
     run.each(list(outputs), process)
   return run
-
-
-def _compress_line(record: dict) -> str:
-  """One text line per compressed file: sizes, knob, how it was made, the score reached."""
-  notes = [f"quality {record['quality']:.1f}"]
-  if record["reason"]:
-    notes.append(f"from pixels: {record['reason']}")
-  elif record["path"] == "coefficients":
-    notes.append("from its coefficients")
-  if record["written"] != "encoded":
-    notes.append(_WRITTEN[record["written"]])
-  if record["ssimulacra2"] is not None:
-    notes.append(f"SSIMULACRA 2 {record['ssimulacra2']:.2f}")
-  if not record["target_met"]:
-    target = record["target_size"] or record["target_ssimulacra2"]
-    notes.append(f"target {target} not met")
-  return (
-    f"{record['file']} -> {record['output']}: {record['bytes_out']} bytes "
-    f"({record['ratio']:.2f}x), {', '.join(notes)}"
-  )
-
-
-_WRITTEN = {
-  "input_optimized": "not smaller than the input: its coefficients re-optimized losslessly",
-  "input": "not smaller than the input: the input as it is",
-}
-
-
-def _byte_totals(records: list[dict]) -> str:
-  """The summary's tail: bytes in and out, mean ratio."""
-  bytes_in = sum(r["bytes_in"] for r in records)
-  bytes_out = sum(r["bytes_out"] for r in records)
-  ratio = np.mean([r["ratio"] for r in records]) if records else 0.0
-  return f": {bytes_in} bytes in, {bytes_out} bytes out, mean ratio {ratio:.2f}"
 
 
 def main(args: argparse.Namespace) -> int:
@@ -377,7 +264,7 @@ def main(args: argparse.Namespace) -> int:
 
 def run() -> None:
   """Console-script entry point."""
-  app.run(main, flags_parser=arguments.parse_command_line)
+  app.run(main, flags_parser=commands.parse_command_line)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from PIL import ImageOps
 import pytest
 
 from semantic_jpeg import arguments
+from semantic_jpeg import commands
 from semantic_jpeg.codec import bitstream
 
 import bad_inputs
@@ -529,7 +530,7 @@ def test_encoder_option_messages_name_the_flags(tmp_path):
   assert _error_lines(result.stderr) == [
     "error: --policy 'continuous' has no parameter(s) nonsense"
   ]
-  args = arguments.parse_command_line(["semantic-jpeg", "compress", "in.png", "--quality", "50"])
+  args = commands.parse_command_line(["semantic-jpeg", "compress", "in.png", "--quality", "50"])
   args.target_size = 20000  # Set as a program (the Beam tool, a notebook) may set it.
   with pytest.raises(
     arguments.UsageError, match="set at most one of --quality, --target_size, --match_jpeg_quality"

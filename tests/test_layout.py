@@ -24,10 +24,12 @@ ALLOWED = {
   "deploy": {"codec", "saliency"},
   "evaluation": {"codec", "saliency"},
   "arguments": {"codec", "saliency", "deploy"},
+  "commands": {"arguments", "deploy"},
+  "records": set(),
   "batch": set(),
-  "cli": {"arguments", "batch", "codec", "saliency", "deploy", "evaluation"},
+  "cli": {"arguments", "commands", "records", "batch", "codec", "saliency", "deploy", "evaluation"},
 }
-NO_TENSORFLOW = ("codec", "base", "arguments", "batch")
+NO_TENSORFLOW = ("codec", "base", "arguments", "commands", "records", "batch")
 
 
 def _room(module: str) -> str:
