@@ -30,6 +30,11 @@ def from_pixels(pixel_map: np.ndarray) -> np.ndarray:
   return sums / counts
 
 
+def top_share(grid: np.ndarray, share: float) -> np.ndarray:
+  """The cells in the top `share` of a grid's values (ties at the threshold included), bool."""
+  return grid >= np.quantile(grid, 1.0 - share)
+
+
 def _block_sums(plane: np.ndarray) -> np.ndarray:
   """Sums a plane of whole 8x8 blocks over each block."""
   rows, cols = plane.shape[0] // BLOCK, plane.shape[1] // BLOCK

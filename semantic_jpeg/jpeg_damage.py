@@ -55,10 +55,9 @@ def with_end_marker(data: bytes) -> bytes | None:
 
 def _coefficient_damage(coefficients: jpeg_source.Coefficients) -> str | None:
   """Zeroed quantization entries, or DC coefficients beyond the 8-bit range."""
-  tables = coefficients.tables
-  if any((table == 0).any() for table in tables):
+  if coefficients.zero_steps:
     return "a quantization table has zero entries"
-  for levels, table in zip(coefficients.components, tables):
+  for levels, table in zip(coefficients.components, coefficients.tables):
     step = int(table[0, 0])
     if np.abs(levels[..., 0, 0].astype(np.int64) * step).max() > _MAX_DC + step:
       return "DC coefficients beyond the 8-bit range (entropy-coded data out of step)"

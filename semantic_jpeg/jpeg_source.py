@@ -45,6 +45,12 @@ class Coefficients:
   width: int
   progressive: bool
 
+  @property
+  def zero_steps(self) -> bool:
+    """Whether a quantization table has zero entries (a damaged file: no decoder divides by
+    them, but requantizing would)."""
+    return any((table == 0).any() for table in self.tables)
+
   def dequantized(self) -> list[np.ndarray]:
     """The coefficients a decoder reconstructs: levels times steps, float64 per component."""
     return [c.astype(np.float64) * t for c, t in zip(self.components, self.tables)]

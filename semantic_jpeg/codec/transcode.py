@@ -63,7 +63,7 @@ def obstacle(image: image_io.DecodedImage, options: options_lib.EncoderOptions) 
     return f"{stored.colour_space.upper()} colour is written as YCbCr from pixels"
   if max(int(table.max()) for table in stored.tables) > _MAX_STEP:
     return "16-bit quantization tables"
-  if min(int(table.min()) for table in stored.tables) < 1:
+  if stored.zero_steps:
     return "a quantization table with zero steps (a damaged file)"
   if (stored.height, stored.width) != (image.height, image.width):
     return f"stored {stored.width}x{stored.height}, decoded {image.width}x{image.height}"

@@ -33,6 +33,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from semantic_jpeg import blocks
 from semantic_jpeg import image_io
 from semantic_jpeg.codec import encoder
 from semantic_jpeg.codec import turbo
@@ -95,7 +96,7 @@ def load_image(source: np.ndarray | str, max_side: int = MAX_SIDE) -> np.ndarray
 
 def salient_blocks(block_map: np.ndarray, share: float = SALIENT_SHARE) -> np.ndarray:
   """The blocks in the map's top `share`, as a boolean grid."""
-  return block_map >= np.quantile(block_map, 1.0 - share)
+  return blocks.top_share(block_map, share)
 
 
 def _encode(

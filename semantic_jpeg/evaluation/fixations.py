@@ -120,8 +120,9 @@ def for_image(csv_path: str, stem: str, height: int, width: int) -> Fixations:
   Raises:
     FixationDataError: as `load_fixations`, or the image has no fixations inside it.
   """
-  names = [name for name in _rows(csv_path) if name.rsplit(".", 1)[0] == stem]
-  fixations = _fixations(stem, height, width, _rows(csv_path)[names[0]]) if names else None
+  rows = _rows(csv_path)
+  names = [name for name in rows if name.rsplit(".", 1)[0] == stem]
+  fixations = _fixations(stem, height, width, rows[names[0]]) if names else None
   if fixations is None:
     raise FixationDataError(f"{csv_path}: no fixations for {stem!r}")
   return fixations
@@ -185,13 +186,6 @@ def pixel_indices(ys, xs, shape) -> tuple[np.ndarray, np.ndarray]:
   return rows, cols
 
 
-def fixation_counts(ys, xs, shape) -> np.ndarray:
-  """[H, W] number of fixations per pixel."""
-  counts = np.zeros(shape, np.float64)
-  np.add.at(counts, pixel_indices(ys, xs, shape), 1.0)
-  return counts
-
-
 def _gaussian_rows(centres: np.ndarray, steps: int, sigma: float) -> np.ndarray:
   """[F, steps] Gaussian of each centre evaluated at pixel centres 0.5, 1.5, ..."""
   at = np.arange(steps) + 0.5
@@ -215,8 +209,7 @@ def density_map(ys, xs, shape, sigma_frac: float = DENSITY_SIGMA) -> np.ndarray:
 
 def fixated_blocks(fix: Fixations, share: float = 0.25) -> np.ndarray:
   """The 8x8 blocks in the top `share` of the fixation density, as a bool block grid."""
-  density = blocks.from_pixels(density_map(fix.ys, fix.xs, fix.shape))
-  return density >= np.quantile(density, 1.0 - share)
+  return blocks.top_share(blocks.from_pixels(density_map(fix.ys, fix.xs, fix.shape)), share)
 
 
 def other_fixations(data: dict[str, Fixations], name: str) -> tuple[np.ndarray, np.ndarray]:
