@@ -75,7 +75,9 @@ def _warn(image: image_io.DecodedImage) -> None:
 
 def _local_maps(args: argparse.Namespace) -> sources.MapMaker:
   try:
-    return sources.from_model(arguments.model_arguments(args), arguments.saliency_options(args))
+    return sources.from_model(
+      arguments.model_arguments(args), arguments.saliency_options(args), args.map_runtime
+    )
   except errors.WeightsError as e:
     raise UsageError(str(e)) from None
 

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import errno
 import glob
+import hashlib
 import os
 import pathlib
 import re
@@ -60,6 +61,15 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[pathl
   except BaseException:
     _remove(tmp)
     raise
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+  """The file's SHA-256, hex."""
+  digest = hashlib.sha256()
+  with open(path, "rb") as f:
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+      digest.update(chunk)
+  return digest.hexdigest()
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:

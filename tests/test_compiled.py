@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from semantic_jpeg.saliency import cache as cache_lib
 from semantic_jpeg.saliency import compiled
 from semantic_jpeg.saliency import model as model_lib
 from semantic_jpeg.saliency import readout
@@ -27,7 +28,7 @@ np.savez(sys.argv[2], block_map=result.block_map, pixel_map=result.pixel_map,
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
-  monkeypatch.setenv(compiled.CACHE_ENV, str(tmp_path / "cache"))
+  monkeypatch.setenv(cache_lib.CACHE_ENV, str(tmp_path / "cache"))
   return tmp_path / "cache"
 
 
@@ -35,7 +36,7 @@ def test_a_process_loads_the_cached_function_and_gets_the_same_maps(model, cache
   built = compiled.load({})
   assert isinstance(built, model_lib.MSROIModel)
   [saved] = cache.iterdir()
-  assert saved.name == compiled.cache_key({})
+  assert saved.name == cache_lib.cache_key({}, "map")
   for image in (read_rgb("kodim04.png"), synthetic(300, 451)):
     np.save(tmp_path / "image.npy", image)
     subprocess.run(
@@ -51,17 +52,18 @@ def test_a_process_loads_the_cached_function_and_gets_the_same_maps(model, cache
     np.testing.assert_array_equal(loaded["top_classes"], expected.top_classes)
 
 
-def test_the_key_follows_the_model_arguments_and_weight_files(tmp_path):
-  default = compiled.cache_key({})
-  assert compiled.cache_key({"faces": False}) != default
-  assert compiled.cache_key({"map_model": "cam"}) != default
+def test_the_key_follows_the_model_arguments_weight_files_and_kind(tmp_path):
+  default = cache_lib.cache_key({}, "map")
+  assert cache_lib.cache_key({}, "litert") != default
+  assert cache_lib.cache_key({"faces": False}, "map") != default
+  assert cache_lib.cache_key({"map_model": "cam"}, "map") != default
   other = tmp_path / "readout.npz"
   other.write_bytes(readout.DEFAULT_WEIGHTS.read_bytes() + b"\0")
-  assert compiled.cache_key({"readout_weights": str(other)}) != default
+  assert cache_lib.cache_key({"readout_weights": str(other)}, "map") != default
 
 
 def test_a_damaged_cache_is_rebuilt(cache):
-  directory = cache / compiled.cache_key({"faces": False})
+  directory = cache / cache_lib.cache_key({"faces": False}, "map")
   directory.mkdir(parents=True)
   (directory / "saved_model.pb").write_bytes(b"not a SavedModel")
   assert isinstance(compiled.load({"faces": False}), model_lib.MSROIModel)

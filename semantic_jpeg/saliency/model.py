@@ -79,47 +79,104 @@ class MSROIModel(keras.Model):
   def saliency(self, images, top_k, max_side, face_weight, threshold):
     """uint8 [N, H, W, 3] -> dict of logits, top classes, maps and faces (see README)."""
     height, width = tf.shape(images)[1], tf.shape(images)[2]
-    outputs = self._maps(images, top_k, max_side, face_weight, height, width)
+    evidence = self._evidence(images, top_k, max_side)
+    outputs = self._render(evidence, face_weight, tf.shape(images)[1:3], height, width)
     block_map = _block_means(outputs["pixel_map"])
     outputs.update(block_map=block_map, salient_blocks=block_map >= threshold)
     return outputs
 
   @tf.function(input_signature=[IMAGES_SPEC, SCALAR_INT, SCALAR_INT, SCALAR_FLOAT, SCALAR_FLOAT])
   def block_saliency(self, images, top_k, max_side, face_weight, threshold):
-    """`saliency` without the per-pixel outputs: what an encoder needs.
+    """`saliency` without the per-pixel outputs: what an encoder needs (`block_outputs`)."""
+    evidence = self._evidence(images, top_k, max_side)
+    return self.block_outputs(evidence, tf.shape(images)[1:3], face_weight, threshold)
+
+  def block_outputs(self, evidence: dict, image_size: tf.Tensor, face_weight, threshold) -> dict:
+    """Classes, faces and the block map of images of `image_size` [2] from their `evidence`.
 
     Up to PIXEL_MAP_LIMIT pixels per image the block map is `saliency`'s (the pixel map's mean
     over each block); on larger photos the map is evaluated at the blocks' centres instead, so
     that no full-resolution map is made.
     """
-    height, width = tf.shape(images)[1], tf.shape(images)[2]
+    height, width = image_size[0], image_size[1]
     rows, cols = (height + BLOCK - 1) // BLOCK, (width + BLOCK - 1) // BLOCK
 
     def per_pixel():
-      outputs = self._maps(images, top_k, max_side, face_weight, height, width)
+      outputs = self._render(evidence, face_weight, image_size, height, width)
       return _block_outputs(outputs, _block_means(outputs["pixel_map"]))
 
     def per_block():
-      outputs = self._maps(images, top_k, max_side, face_weight, rows, cols)
+      outputs = self._render(evidence, face_weight, image_size, rows, cols)
       return _block_outputs(outputs, outputs["pixel_map"])
 
     outputs = tf.cond(height * width > PIXEL_MAP_LIMIT, per_block, per_pixel)
     outputs["salient_blocks"] = outputs["block_map"] >= threshold
     return outputs
 
-  def _maps(self, images, top_k, max_side, face_weight, rows, cols) -> dict[str, tf.Tensor]:
-    """Classes, faces and the map on a rows x cols grid over the images (the `pixel_map`)."""
+  def _evidence(self, images, top_k, max_side) -> dict[str, tf.Tensor]:
+    """What the map is drawn from: classes, faces, and the CAM grid or the fixation logits."""
     if self.readout is None:
-      outputs = self._cam_map(images, top_k, max_side, rows, cols)
-    else:
-      outputs = self._fixation_map(images, top_k, rows, cols)
+      evidence = self._cam_evidence(images, top_k, max_side)
+      if self.face_detector is not None:
+        found = self.face_detector(images)
+        evidence.update(face_boxes=found.boxes, face_scores=found.scores, num_faces=found.counts)
+      return evidence
+    prepared = self.prepare(images)
+    return self.conclude(prepared, self.networks(prepared), top_k)
+
+  def prepare(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+    """`fixations` map, stage 1 (resampling): the working image and the face detector's input."""
+    work, work_size = readout_lib.working_image(images, self.readout.work_side)
+    prepared = {"work": work, "work_size": work_size}
     if self.face_detector is not None:
-      found = self.face_detector(images)
-      size = tf.cast(tf.shape(images)[1:3], tf.float32)
-      cell = size / tf.cast(tf.stack([rows, cols]), tf.float32)
-      face_map = prior.face_prior_map(found.boxes, found.counts, rows, cols, cell)
+      face_input, face_scale, face_shift = detector_lib.letterbox(images)
+      prepared.update(face_input=face_input, face_scale=face_scale, face_shift=face_shift)
+    return prepared
+
+  def networks(self, prepared: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """`fixations` map, stage 2 (the networks, on fixed-size inputs): fixation logits per cell
+    of the working image, class logits, and the face detector's raw outputs."""
+    *taps, logits = self.tapped(prepared["work"], training=False)
+    outputs = {"fixation_logits": self.readout(taps), "logits": logits}
+    if self.face_detector is not None:
+      regressors, face_logits = self.face_detector.network(prepared["face_input"])
+      outputs.update(face_regressors=regressors, face_logits=face_logits)
+    return outputs
+
+  def conclude(self, prepared: dict, networks: dict, top_k: tf.Tensor) -> dict[str, tf.Tensor]:
+    """`fixations` map, stage 3 (small tensors): classes, faces and the fixation logits."""
+    evidence = self._classes(networks["logits"], top_k)
+    evidence.update(fixation_logits=networks["fixation_logits"], work_size=prepared["work_size"])
+    if self.face_detector is not None:
+      found = self.face_detector.detections(
+        networks["face_regressors"],
+        networks["face_logits"],
+        prepared["face_scale"],
+        prepared["face_shift"],
+      )
+      evidence.update(face_boxes=found.boxes, face_scores=found.scores, num_faces=found.counts)
+    return evidence
+
+  def _render(self, evidence: dict, face_weight, image_size, rows, cols) -> dict[str, tf.Tensor]:
+    """The evidence's outputs with the map on a rows x cols grid over the images (`pixel_map`),
+    the face prior merged in."""
+    if self.readout is None:
+      outputs = dict(evidence)
+      grid_map = outputs.pop("grid_map")
+      outputs["pixel_map"] = cam.to_pixels(grid_map, outputs.pop("model_size"), rows, cols)
+    else:
+      outputs = {k: v for k, v in evidence.items() if k not in ("fixation_logits", "work_size")}
+      log_density = readout_lib.to_pixels(
+        evidence["fixation_logits"], evidence["work_size"], rows, cols
+      )
+      peak = tf.reduce_max(log_density, axis=[1, 2], keepdims=True)
+      outputs.update(log_density=log_density, pixel_map=tf.exp(log_density - peak))
+    if self.face_detector is not None:
+      cell = tf.cast(image_size, tf.float32) / tf.cast(tf.stack([rows, cols]), tf.float32)
+      face_map = prior.face_prior_map(
+        evidence["face_boxes"], evidence["num_faces"], rows, cols, cell
+      )
       outputs["pixel_map"] = tf.maximum(outputs["pixel_map"], face_weight * face_map)
-      outputs.update(face_boxes=found.boxes, face_scores=found.scores, num_faces=found.counts)
     return outputs
 
   def _classes(self, logits: tf.Tensor, top_k: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -128,27 +185,19 @@ class MSROIModel(keras.Model):
     top_scores, top_classes = tf.math.top_k(scores, k=tf.minimum(top_k, tf.shape(logits)[-1]))
     return {"logits": logits, "top_classes": top_classes, "top_scores": top_scores}
 
-  def _cam_map(self, images: tf.Tensor, top_k: tf.Tensor, max_side: tf.Tensor, rows, cols) -> dict:
-    """The paper's map: the CAMs of the top-k classes on a rows x cols grid."""
+  def _cam_evidence(self, images: tf.Tensor, top_k: tf.Tensor, max_side: tf.Tensor) -> dict:
+    """The paper's map: the combined CAMs of the top-k classes on the network's grid."""
     model_input = _fit_long_side(tf.cast(images, tf.float32), max_side)
     features, logits = self.classifier(model_input, training=False)
-    outputs = self._classes(logits, top_k)
+    evidence = self._classes(logits, top_k)
     cams = cam.class_activation_maps(
-      features, self.classifier.get_layer("predictions").kernel, outputs["top_classes"]
+      features, self.classifier.get_layer("predictions").kernel, evidence["top_classes"]
     )
-    grid_map = cam.normalise(cam.combine(cams, self.combine))
-    outputs["pixel_map"] = cam.to_pixels(grid_map, tf.shape(model_input)[1:3], rows, cols)
-    return outputs
-
-  def _fixation_map(self, images: tf.Tensor, top_k: tf.Tensor, rows, cols) -> dict:
-    """The fixation density on a rows x cols grid; the map is p / max(p)."""
-    work, size = readout_lib.working_image(images, self.readout.work_side)
-    *taps, logits = self.tapped(work, training=False)
-    outputs = self._classes(logits, top_k)
-    log_density = readout_lib.to_pixels(self.readout(taps), size, rows, cols)
-    peak = tf.reduce_max(log_density, axis=[1, 2], keepdims=True)
-    outputs.update(log_density=log_density, pixel_map=tf.exp(log_density - peak))
-    return outputs
+    evidence.update(
+      grid_map=cam.normalise(cam.combine(cams, self.combine)),
+      model_size=tf.shape(model_input)[1:3],
+    )
+    return evidence
 
   def compute(self, images: tf.Tensor, options: SaliencyOptions = SaliencyOptions()) -> dict:
     """`saliency` with options from a `SaliencyOptions`; the face prior off if weight is 0."""
@@ -168,7 +217,7 @@ def run_saliency(saliency, images: tf.Tensor, options: SaliencyOptions) -> dict:
 
 def _block_means(pixel_map: tf.Tensor) -> tf.Tensor:
   """[N, H, W] -> [N, ceil(H / 8), ceil(W / 8)]: each block's mean over its pixels inside."""
-  return tf.nn.avg_pool2d(pixel_map[..., None], BLOCK, BLOCK, "SAME")[..., 0]
+  return tf.nn.avg_pool2d(tf.expand_dims(pixel_map, -1), BLOCK, BLOCK, "SAME")[..., 0]
 
 
 def _block_outputs(outputs: dict[str, tf.Tensor], block_map: tf.Tensor) -> dict[str, tf.Tensor]:

@@ -1,10 +1,19 @@
 """Run-time options of the map: plain Python, so command lines build them without TensorFlow."""
 
 import dataclasses
+import pathlib
 
 COMBINE_MODES = ("sum", "rank_weighted")
-MAP_MODELS = ("fixations", "cam")  # The fixation readout, or the paper's class activation maps.
+MAP_MODELS = ("fixations", "cam")
+# What runs the block maps: LiteRT on a CPU and TensorFlow on a GPU (auto), or as asked.
+MAP_RUNTIMES = (
+  "auto",
+  "litert",
+  "tensorflow",
+)  # The fixation readout, or the paper's class activation maps.
 NUM_IMAGENET_CLASSES = 1000
+# The fixation readout's trained weights that ship in the package (`readout.load`).
+READOUT_WEIGHTS = pathlib.Path(__file__).parent / "data" / "fixation_readout.npz"
 
 
 @dataclasses.dataclass(frozen=True)

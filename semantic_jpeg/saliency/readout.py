@@ -15,7 +15,6 @@ The trained weights ship in `data/fixation_readout.npz` (about 70 kB).
 import json
 import math
 import os
-import pathlib
 import zipfile
 
 import keras
@@ -24,6 +23,8 @@ import tensorflow as tf
 
 from semantic_jpeg import errors
 from semantic_jpeg import files
+from semantic_jpeg.saliency import options
+from semantic_jpeg.saliency import resize
 
 # (layer name, stride, channels) of the backbone layers the readout reads.
 TAPS = (
@@ -36,7 +37,7 @@ TAPS = (
 )
 GRID_STRIDE = 8
 MAX_BLUR = 0.12  # Largest blur sigma, as a fraction of the long side.
-DEFAULT_WEIGHTS = pathlib.Path(__file__).parent / "data" / "fixation_readout.npz"
+DEFAULT_WEIGHTS = options.READOUT_WEIGHTS
 
 
 class FixationReadout(keras.layers.Layer):
@@ -89,7 +90,7 @@ class FixationReadout(keras.layers.Layer):
     x = tf.nn.softplus(tf.einsum("nhwc,cd->nhwd", x, self.kernel2) + self.bias2)
     z = tf.einsum("nhwc,cd->nhwd", x, self.kernel3)
     cells = tf.cast(tf.reduce_max(grid), tf.float32)  # Long side in cells (padded).
-    z = _blur(z, self.blur_sigma() * cells)[..., 0]
+    z = _blur(z[..., 0], self.blur_sigma() * cells)
     return z + self._centre_bias(grid)[None]
 
   def blur_sigma(self) -> tf.Tensor:
@@ -134,17 +135,21 @@ def _upsample(x: tf.Tensor, stride: int, grid: tf.Tensor) -> tf.Tensor:
 
 
 def _blur(z: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
-  """Separable Gaussian blur of [N, h, w, 1] (sigma in cells), edges replicated."""
+  """Separable Gaussian blur of [N, h, w] (sigma in cells), edges replicated."""
+  rows = _blur_matrix(tf.shape(z)[1], sigma)
+  cols = _blur_matrix(tf.shape(z)[2], sigma)
+  return tf.einsum("nhv,wv->nhw", tf.einsum("uh,nhw->nuw", rows, z), cols)
+
+
+def _blur_matrix(size: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
+  """[size, size]: row i holds the Gaussian weights of the cells around i, those past an edge
+  moved onto the edge cell (as a blur of the edge-replicated grid)."""
   radius = tf.cast(tf.math.ceil(3.0 * tf.stop_gradient(sigma)), tf.int32) + 1
-  at = tf.cast(tf.range(-radius, radius + 1), tf.float32)
-  kernel = tf.exp(-0.5 * tf.square(at / sigma))
+  offsets = tf.range(-radius, radius + 1)
+  kernel = tf.exp(-0.5 * tf.square(tf.cast(offsets, tf.float32) / sigma))
   kernel /= tf.reduce_sum(kernel)
-  height, width = tf.shape(z)[1], tf.shape(z)[2]
-  z = tf.concat([tf.repeat(z[:, :1], radius, 1), z, tf.repeat(z[:, -1:], radius, 1)], 1)
-  z = tf.concat([tf.repeat(z[:, :, :1], radius, 2), z, tf.repeat(z[:, :, -1:], radius, 2)], 2)
-  z = tf.nn.conv2d(z, tf.reshape(kernel, [-1, 1, 1, 1]), 1, "VALID")
-  z = tf.nn.conv2d(z, tf.reshape(kernel, [1, -1, 1, 1]), 1, "VALID")
-  return z[:, :height, :width]
+  sources = tf.clip_by_value(tf.range(size)[:, None] + offsets[None, :], 0, size - 1)
+  return tf.reduce_sum(tf.one_hot(sources, size) * kernel[None, :, None], axis=1)
 
 
 def log_softmax_cells(z: tf.Tensor) -> tf.Tensor:
@@ -156,17 +161,18 @@ def log_softmax_cells(z: tf.Tensor) -> tf.Tensor:
 def to_pixels(z: tf.Tensor, work_size: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tf.Tensor:
   """Logits on the working image's grid -> per-pixel log-density [N, height, width] (sums to 1)."""
   padded = tf.shape(z)[1:3] * GRID_STRIDE
-  x = tf.image.resize(z[..., None], padded, "bilinear")[:, : work_size[0], : work_size[1]]
-  return log_softmax_cells(tf.image.resize(x, tf.stack([height, width]), "bilinear")[..., 0])
+  x = tf.image.resize(tf.expand_dims(z, -1), padded, "bilinear")
+  x = tf.image.resize(x[:, : work_size[0], : work_size[1]], tf.stack([height, width]), "bilinear")
+  return log_softmax_cells(x[..., 0])
 
 
 def working_image(images: tf.Tensor, work_side: int) -> tuple[tf.Tensor, tf.Tensor]:
   """Images [N, H, W, 3] scaled (up or down, antialiased) so their long side is `work_side`,
-  as float32 pixel values, and that size [2]. uint8 images are resized as they are (the
-  kernel reads each sample as a float): no float copy of a large photo is made."""
+  as float32 pixel values, and that size [2]. uint8 images are resized as they are, one kernel
+  tap at a time (`resize.antialiased`): no float copy of a large photo is made."""
   size = tf.cast(tf.shape(images)[1:3], tf.float32)
   size = tf.maximum(tf.cast(tf.round(size * (work_side / tf.reduce_max(size))), tf.int32), 1)
-  return tf.image.resize(images, size, "bilinear", antialias=True), size
+  return resize.antialiased(images, size), size
 
 
 def save(layer: FixationReadout, path: str | os.PathLike, training: dict) -> None:

@@ -3,7 +3,8 @@ and the user's regions merged in. Maps are per 8x8 block, what the encoder takes
 
 A `MapSource` decodes the input files and makes their block maps in batches (one server request
 per batch); the command line and the Beam pipeline share it and the makers below. TensorFlow is
-imported only by the makers that run a model (`from_model`, `from_saved_model`).
+imported only by the makers that run a model (`from_model`, `from_saved_model`), and by
+`from_model` only where LiteRT does not run the map or has not been exported to yet.
 """
 
 from collections.abc import Callable
@@ -43,13 +44,23 @@ def from_server(client: BlockMapClient) -> MapMaker:
   return lambda images: [answer.block_map for answer in client.maps([i.rgb for i in images])]
 
 
-def from_model(model_kwargs: dict, options: SaliencyOptions) -> MapMaker:
-  """Maps from the local model (`model.load_model(**model_kwargs)`), traced once per machine
-  (`compiled`); loading it imports TensorFlow.
+def from_model(model_kwargs: dict, options: SaliencyOptions, runtime: str = "auto") -> MapMaker:
+  """Maps from the local model (`model.load_model(**model_kwargs)`): its stages exported to
+  LiteRT where `litert.applies` (a CPU, the `fixations` map), else its TensorFlow graph, traced
+  once per machine (`compiled`). Only the first process on a machine imports TensorFlow for
+  LiteRT; the TensorFlow graph always does.
 
   Raises:
     WeightsError: as `model.load_model`.
   """
+  from semantic_jpeg.saliency import litert  # pylint: disable=g-import-not-at-top
+
+  if litert.applies(model_kwargs, runtime):
+    try:
+      exported = litert.load(model_kwargs)
+      return lambda images: [exported.block_map(image.rgb, options) for image in images]
+    except OSError:
+      pass  # No cache to export to: TensorFlow's graph, as built.
   from semantic_jpeg.saliency import compiled  # pylint: disable=g-import-not-at-top
   from semantic_jpeg.saliency import model as model_lib  # pylint: disable=g-import-not-at-top
 

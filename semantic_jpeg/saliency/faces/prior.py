@@ -44,6 +44,6 @@ def face_prior_map(
     at = (tf.range(steps, dtype=tf.float32) + 0.5) * cell[axis]
     return tf.square((at - center[..., axis, None]) / sigma[..., axis, None])
 
-  d2 = distance2(0, height)[..., :, None] + distance2(1, width)[..., None, :]
+  d2 = tf.expand_dims(distance2(0, height), -1) + tf.expand_dims(distance2(1, width), -2)
   bumps = tf.where(valid[..., None, None], tf.exp(-0.5 * d2), 0.0)
   return tf.reduce_max(bumps, axis=1)
