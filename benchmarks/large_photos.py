@@ -5,9 +5,10 @@
 The photos are a Kodak image scaled up (bicubic) to 24 and 100 megapixels and stored as JPEG
 (quality 92: the compressor requantizes a JPEG's coefficients) or PNG (it encodes the pixels);
 each process compresses one at a fixed quality. Peak memory is each process's
-own maximum resident set (`wait4`). `semantic-jpeg` runs with its map from the model (traced
-map cached: one untimed run first) and with a map file (--map: no TensorFlow); mozjpeg runs
-through jpeglib in a Python process that decodes the same file. Runs are interleaved.
+own maximum resident set (`wait4`). `semantic-jpeg` runs with its map from the model, on LiteRT
+(the default on a CPU) and on TensorFlow (both cached: one untimed run of each first), and with
+a map file (--map); mozjpeg runs through jpeglib in a Python process that decodes the same file.
+Runs are interleaved.
 """
 
 import os
@@ -66,7 +67,12 @@ def _commands(photo: str, out: str) -> dict[str, list[str]]:
   cli = [sys.executable, "-m", "semantic_jpeg.cli", "compress", photo, "--quality"]
   quality = str(_QUALITY.value)
   return {
-    "semantic-jpeg (map from the model)": [*cli, quality, "--output", f"{out}/model.jpg"],
+    "semantic-jpeg (map from the model, LiteRT)": [
+      *cli, quality, "--output", f"{out}/model.jpg",
+    ],
+    "semantic-jpeg --map_runtime tensorflow": [
+      *cli, quality, "--output", f"{out}/model_tf.jpg", "--map_runtime", "tensorflow",
+    ],
     "semantic-jpeg --map FILE (no TensorFlow)": [
       *cli, quality, "--output", f"{out}/map.jpg", "--map", _SOURCE.value,
     ],
@@ -80,7 +86,8 @@ def _measure(folder: str) -> dict[str, dict[str, list[tuple[float, float]]]]:
   results = {}
   for photo in _PHOTOS.value:
     commands = _commands(_photo(folder, photo), folder)
-    _run(list(commands.values())[0])  # Fills the traced map's cache.
+    for command in list(commands.values())[:2]:
+      _run(command)  # Fills the map's caches (LiteRT export, TensorFlow trace).
     runs = {name: [] for name in commands}
     for _ in range(_REPEATS.value):
       for name, command in commands.items():

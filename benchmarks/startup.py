@@ -3,9 +3,10 @@
   python benchmarks/startup.py --images ../shared/datasets/kodak --output results/startup.md
 
 Each command runs --repeats times, the commands interleaved so that the machine's load falls on
-all alike; medians are reported with the load average. `semantic-jpeg` runs with its traced map
-cached (one untimed run first fills the cache); the peer is mozjpeg through jpeglib, rate-matched
-to the same size by the same search, in a Python process of its own.
+all alike; medians are reported with the load average. `semantic-jpeg` runs with its map's
+LiteRT export and TensorFlow trace cached (one untimed run of each first fills the cache); the
+peer is mozjpeg through jpeglib, rate-matched to the same size by the same search, in a Python
+process of its own.
 """
 
 import os
@@ -50,28 +51,41 @@ def lap(name):
 import numpy, cv2
 from semantic_jpeg import image_io
 lap("import numpy, cv2, image_io")
-import tensorflow
-lap("import tensorflow (with Keras)")
-from semantic_jpeg.saliency import compiled, model
-lap("import our model modules")
-if sys.argv[2] == "cached":
-  loaded = compiled.load({})
-  lap("load the cached SavedModel")
+if sys.argv[2] == "litert":
+  from semantic_jpeg.saliency import litert, options
+  lap("import our map modules (no TensorFlow)")
+  loaded = litert.load({})
+  lap("load the exported stages (LiteRT)")
+  block_map = lambda rgb: loaded.block_map(rgb, options.SaliencyOptions())
 else:
-  loaded = model.load_model()
-  lap("build the Keras model (load_model)")
+  import tensorflow
+  lap("import tensorflow (with Keras)")
+  from semantic_jpeg.saliency import compiled, model
+  lap("import our map modules")
+  if sys.argv[2] == "cached":
+    loaded = compiled.load({})
+    lap("load the cached SavedModel")
+  else:
+    loaded = model.load_model()
+    lap("build the Keras model (load_model)")
+  block_map = lambda rgb: model.compute_block_map(loaded, rgb)
 rgb = image_io.read_image(sys.argv[1]).rgb
-model.compute_block_map(loaded, rgb)
-lap("first map (cached: graph set-up; Keras: trace + set-up)")
-model.compute_block_map(loaded, rgb)
+block_map(rgb)
+lap("first map (set-up; Keras: + trace)")
+block_map(rgb)
 lap("second map")
 from semantic_jpeg.codec import encoder
 lap("import the encoder")
-encoder.compress(rgb, model.compute_block_map(loaded, rgb))
+encoder.compress(rgb, block_map(rgb))
 lap("first encode (numba's cache loads)")
-encoder.compress(rgb, model.compute_block_map(loaded, rgb))
+encoder.compress(rgb, block_map(rgb))
 lap("second map + encode")
 """
+_KINDS = {
+  "litert": "LiteRT export (default on a CPU)",
+  "cached": "TensorFlow, cached trace",
+  "keras": "TensorFlow, Keras model traced",
+}
 
 
 def _seconds(command: list[str]) -> float:
@@ -90,6 +104,10 @@ def _commands(paths: list[pathlib.Path], out: str) -> dict[str, list[str]]:
     "semantic-jpeg compress, 1 image, rate-matched": [
       *cli, "compress", first, "--output", f"{out}/one.jpg", *rate,
     ],
+    "same, --map_runtime tensorflow": [
+      *cli, "compress", first, "--output", f"{out}/one_tf.jpg", *rate,
+      "--map_runtime", "tensorflow",
+    ],
     "mozjpeg, 1 image, rate-matched (Python + jpeglib)": [
       sys.executable, "-c", _MOZJPEG, first, f"{out}/moz.jpg", str(_QUALITY.value),
     ],
@@ -100,7 +118,7 @@ def _commands(paths: list[pathlib.Path], out: str) -> dict[str, list[str]]:
 
 
 def _stages(path: pathlib.Path, kind: str) -> dict[str, float]:
-  """Milliseconds per start-up stage of one process (`kind`: cached or keras)."""
+  """Milliseconds per start-up stage of one process (`kind`: a key of _KINDS)."""
   lines = subprocess.run(
     [sys.executable, "-c", _STAGES, str(path), kind], check=True, capture_output=True, text=True
   ).stdout.splitlines()
@@ -111,9 +129,10 @@ def _measure(paths: list[pathlib.Path]) -> tuple[dict, dict, tuple, tuple]:
   loads = os.getloadavg()
   with tempfile.TemporaryDirectory() as out:
     commands = _commands(paths, out)
-    _seconds(commands["semantic-jpeg compress, 1 image, rate-matched"])  # Fills the cache.
+    _seconds(commands["semantic-jpeg compress, 1 image, rate-matched"])  # Fill the caches.
+    _seconds(commands["same, --map_runtime tensorflow"])
     runs = {name: [] for name in commands}
-    stages = {"cached": [], "keras": []}
+    stages = {kind: [] for kind in _KINDS}
     for _ in range(_REPEATS.value):
       for name, command in commands.items():
         runs[name].append(_seconds(command))
@@ -148,14 +167,14 @@ def _lines(paths: list[pathlib.Path], runs: dict, stages: dict, loads: tuple) ->
     "",
     "## Where one process's time goes (ms, median over runs)",
     "",
-    "| stage | cached trace | Keras model, traced |",
-    "|---|---|---|",
+    f"| stage | {' | '.join(_KINDS.values())} |",
+    "|---|---|---|---|",
   ]
-  names = list(dict.fromkeys([*stages["cached"][0], *stages["keras"][0]]))
+  names = list(dict.fromkeys(name for kind in _KINDS for name in stages[kind][0]))
   for name in names:
     cells = [
       f"{statistics.median(run[name] for run in stages[kind]):.0f}" if name in stages[kind][0]
-      else "" for kind in ("cached", "keras")
+      else "" for kind in _KINDS
     ]  # fmt: skip
     lines.append(f"| {name} | {' | '.join(cells)} |")
   return lines

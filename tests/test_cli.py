@@ -608,7 +608,10 @@ def test_map_file_and_server_runs_do_not_import_tensorflow(tmp_path):
     assert "tensorflow" not in modules
 
 
-_NATIVE_LOG_LINE = re.compile(r"^[IWEF]\d{4} |absl::|cuda|oneDNN", re.MULTILINE | re.IGNORECASE)
+# TensorFlow's, absl's and CUDA's log lines, and LiteRT's ("INFO: Created TensorFlow Lite ...").
+_NATIVE_LOG_LINE = re.compile(
+  r"^[IWEF]\d{4} |absl::|cuda|oneDNN|^INFO: ", re.MULTILINE | re.IGNORECASE
+)
 
 
 def test_a_model_run_shows_no_native_log_lines_unless_verbose(tmp_path):
