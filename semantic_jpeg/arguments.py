@@ -109,6 +109,16 @@ def add_verbose_argument(parser: argparse.ArgumentParser) -> None:
   )
 
 
+def add_map_runtime_argument(group: argparse._ArgumentGroup) -> None:
+  group.add_argument(
+    "--map_runtime",
+    choices=saliency_options_lib.MAP_RUNTIMES,
+    default="auto",
+    help="What runs the local model: 'litert' (its export: starts in a fraction of the time; "
+    "the fixations map only), 'tensorflow', or 'auto': LiteRT unless an NVIDIA GPU is present.",
+  )
+
+
 def add_saliency_arguments(parser: argparse.ArgumentParser) -> None:
   """The map model and its options."""
   group = parser.add_argument_group("the map")

@@ -7,7 +7,6 @@ import argparse
 
 from semantic_jpeg import arguments
 from semantic_jpeg.deploy import serving_client
-from semantic_jpeg.saliency.options import MAP_RUNTIMES
 
 DEFAULT_SERVER_BATCH = 8
 
@@ -43,13 +42,7 @@ def _add_compress_command(commands: argparse._SubParsersAction) -> None:
     help="Salient box in pixels (repeatable).",
   )
   group.add_argument("--roi_mask", help="Grayscale mask merged into the map (one input).")
-  group.add_argument(
-    "--map_runtime",
-    choices=MAP_RUNTIMES,
-    default="auto",
-    help="What runs the local model: 'litert' (its export: starts in a fraction of the time; "
-    "the fixations map only), 'tensorflow', or 'auto': LiteRT unless an NVIDIA GPU is present.",
-  )
+  arguments.add_map_runtime_argument(group)
   group.add_argument(
     "--saliency_server",
     help="Get maps from TF Serving: http://HOST:PORT (REST) or HOST:PORT (gRPC) "
