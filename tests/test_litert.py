@@ -60,6 +60,8 @@ def test_the_export_gives_the_models_outputs(model, exported, image):
   np.testing.assert_array_equal(got["num_faces"], expected["num_faces"].numpy())
   np.testing.assert_allclose(got["face_boxes"], expected["face_boxes"].numpy(), atol=0.01)
   assert exported.class_names == model.class_names
+  again = exported.block_saliency(image, SaliencyOptions())  # After a large one: new stages.
+  np.testing.assert_array_equal(again["block_map"], got["block_map"])
 
 
 def test_a_process_with_the_export_maps_without_tensorflow(model, exported, cache_dir, tmp_path):

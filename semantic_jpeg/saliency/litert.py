@@ -9,11 +9,13 @@ XNNPACK kernels take them. The block maps equal TensorFlow's to float rounding
 (tests/test_litert.py). The `cam` map model, pixel maps and GPUs keep TensorFlow.
 """
 
+from collections.abc import Callable
 import importlib.util
 import json
 import os
 import pathlib
 import shutil
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +25,9 @@ from semantic_jpeg.saliency.options import SaliencyOptions
 
 STAGES = ("prepare", "networks", "conclude")
 _META_FILE = "meta.json"
+# Above this many pixels the resampling and concluding stages are let go after each image, so
+# that their buffers (the image's copy, per-block face priors: ~0.7 GB at 100 MP) are freed.
+RELEASE_PIXELS = 1 << 22
 
 
 class BlockMapModel:
@@ -35,13 +40,11 @@ class BlockMapModel:
     meta = json.loads((directory / _META_FILE).read_text())
     self.class_names = tuple(meta["class_names"])
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    self._stages = {
-      name: _Stage(
-        interpreter.Interpreter(str(directory / f"{name}.tflite"), num_threads=threads),
-        meta["outputs"][name],
-      )
-      for name in STAGES
-    }
+
+    def make(name: str):
+      return interpreter.Interpreter(str(directory / f"{name}.tflite"), num_threads=threads)
+
+    self._stages = {name: _Stage(name, make, meta["outputs"][name]) for name in STAGES}
 
   def block_saliency(self, rgb: np.ndarray, options: SaliencyOptions) -> dict[str, np.ndarray]:
     """`MSROIModel.block_saliency` of one uint8 RGB image [H, W, 3] (outputs with N = 1)."""
@@ -54,6 +57,9 @@ class BlockMapModel:
     }
     for name in STAGES:
       known.update(self._stages[name](known))
+    if rgb.shape[0] * rgb.shape[1] > RELEASE_PIXELS:
+      self._stages["prepare"].release()
+      self._stages["conclude"].release()
     return known
 
   def block_map(self, rgb: np.ndarray, options: SaliencyOptions) -> np.ndarray:
@@ -64,10 +70,12 @@ class BlockMapModel:
 class _Stage:
   """One LiteRT model: named inputs in, named outputs out; tensors re-planned when shapes change."""
 
-  def __init__(self, interpreter, output_names: list[str]):
-    """`output_names`: the function's outputs in flattened order (the signature's output_i)."""
-    self._interpreter = interpreter
-    signature = interpreter.get_signature_runner()
+  def __init__(self, name: str, make: Callable[[str], Any], output_names: list[str]):
+    """`make(name)`: a new interpreter of the stage; `output_names`: the function's outputs in
+    flattened order (the signature's output_i)."""
+    self._name, self._make = name, make
+    self._interpreter = make(name)  # Raises ValueError on a damaged file.
+    signature = self._interpreter.get_signature_runner()
     self._inputs = signature.get_input_details()
     outputs = signature.get_output_details()
     self._outputs = {name: outputs[f"output_{i}"]["index"] for i, name in enumerate(output_names)}
@@ -76,6 +84,8 @@ class _Stage:
   def __call__(self, known: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     values = {name: np.asarray(known[name], d["dtype"]) for name, d in self._inputs.items()}
     shapes = {name: value.shape for name, value in values.items()}
+    if self._interpreter is None:
+      self._interpreter = self._make(self._name)
     if shapes != self._shapes:
       for name, shape in shapes.items():
         self._interpreter.resize_tensor_input(self._inputs[name]["index"], shape, strict=False)
@@ -85,6 +95,10 @@ class _Stage:
       self._interpreter.set_tensor(self._inputs[name]["index"], value)
     self._interpreter.invoke()
     return {name: self._interpreter.get_tensor(index) for name, index in self._outputs.items()}
+
+  def release(self) -> None:
+    """Frees the interpreter and its tensors; the next call makes a new one."""
+    self._interpreter, self._shapes = None, {}
 
 
 def applies(model_kwargs: dict, runtime: str = "auto") -> bool:
