@@ -61,7 +61,7 @@ def export(model_kwargs: dict, folder: pathlib.Path) -> None:
   outputs = {}
   for name, function in stage_functions(model).items():
     frozen = convert_to_constants.convert_variables_to_constants_v2(function)
-    converted = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model).convert()
+    converted = tf.lite.TFLiteConverter.from_concrete_functions([frozen], tf.Module()).convert()
     (folder / f"{name}.tflite").write_bytes(converted)
     outputs[name] = sorted(function.structured_outputs)
   meta = {"outputs": outputs, "class_names": list(model.class_names)}
