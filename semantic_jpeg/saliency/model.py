@@ -7,6 +7,8 @@ prior (`faces`) is merged in: people look at faces first.
 
 Everything from uint8 pixels to the maps is one `tf.function` (`MSROIModel.saliency`): it runs
 on a GPU when TensorFlow has one, serves the CLI, the SavedModel export and batch jobs alike.
+The `fixations` map is drawn in three stages (`prepare`, `networks`, `conclude`), which
+`litert_export` converts one by one, so that a CPU runs the same graph without TensorFlow.
 """
 
 import dataclasses
