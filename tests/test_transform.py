@@ -114,3 +114,12 @@ def test_fitted_chroma_is_closer_after_the_decoders_upsampling():
   assert fitted.min() >= 0 and fitted.max() <= 255
   flat = np.full((16, 16), 77.0, np.float32)
   np.testing.assert_allclose(colour.fit_h2v2(flat), 77.0)  # Nothing to correct.
+
+
+def test_the_fits_2x2_means_are_numpys_bit_for_bit():
+  rng = np.random.default_rng(0)
+  plane = rng.integers(0, 256, (64, 96)) - rng.uniform(0, 255, (64, 96)) * rng.choice(
+    [1e-3, 1e5], (64, 96)
+  )
+  expected = plane.reshape(32, 2, 48, 2).mean(axis=(1, 3))
+  np.testing.assert_array_equal(colour._mean_2x2(plane), expected)  # pylint: disable=protected-access
