@@ -55,12 +55,13 @@ class BlockMapModel:
       "face_weight": np.float32(options.face_weight),
       "threshold": np.float32(options.threshold),
     }
-    for name in STAGES:
-      known.update(self._stages[name](known))
+    known.update(self._stages["prepare"](known))
+    known.update(self._stages["networks"](known))
+    outputs = self._stages["conclude"](known)
     if rgb.shape[0] * rgb.shape[1] > RELEASE_PIXELS:
       self._stages["prepare"].release()
       self._stages["conclude"].release()
-    return known
+    return outputs
 
   def block_map(self, rgb: np.ndarray, options: SaliencyOptions) -> np.ndarray:
     """The map per 8x8 block, as `model.compute_block_map`."""
