@@ -14,12 +14,14 @@ import os
 import pathlib
 import shutil
 import tempfile
+from typing import TypeVar
 
 import semantic_jpeg
 from semantic_jpeg import files
 from semantic_jpeg.saliency import options
 
 CACHE_ENV = "SEMANTIC_JPEG_CACHE"
+T = TypeVar("T")
 _PACKAGE = pathlib.Path(__file__).parent
 
 
@@ -67,6 +69,20 @@ def _weight_files(model_kwargs: dict) -> list[pathlib.Path]:
   if model_kwargs.get("map_model", "fixations") == "fixations":
     found.append(pathlib.Path(model_kwargs.get("readout_weights") or options.READOUT_WEIGHTS))
   return [path for path in found if path.is_file()]
+
+
+def open_folder(
+  directory: pathlib.Path, opener: Callable[[pathlib.Path], T], damaged: tuple[type, ...]
+) -> T | None:
+  """opener(directory) where the folder exists; None where it does not, or where opening it
+  raised one of `damaged`: then the folder is removed, to be made again."""
+  if not directory.is_dir():
+    return None
+  try:
+    return opener(directory)
+  except damaged:
+    shutil.rmtree(directory, ignore_errors=True)
+    return None
 
 
 def write_folder(directory: pathlib.Path, write: Callable[[pathlib.Path], None]) -> None:

@@ -10,7 +10,6 @@ be written costs only time.
 
 import json
 import pathlib
-import shutil
 
 import tensorflow as tf
 
@@ -38,11 +37,9 @@ def load(model_kwargs: dict) -> "model_lib.MSROIModel | LoadedModel":
     WeightsError: as `model.load_model`.
   """
   directory = cache.cache_root() / cache.cache_key(model_kwargs, "map")
-  if directory.is_dir():
-    try:
-      return LoadedModel(directory)
-    except (OSError, ValueError, tf.errors.OpError):
-      shutil.rmtree(directory, ignore_errors=True)
+  loaded = cache.open_folder(directory, LoadedModel, (OSError, ValueError, tf.errors.OpError))
+  if loaded is not None:
+    return loaded
   model = model_lib.load_model(**model_kwargs)
   try:
     save(model, directory)

@@ -10,24 +10,22 @@ XNNPACK kernels take them. The block maps equal TensorFlow's to float rounding
 """
 
 from collections.abc import Callable
+import functools
 import importlib.util
 import json
 import os
 import pathlib
-import shutil
 from typing import Any
 
 import numpy as np
 
 from semantic_jpeg.saliency import cache
 from semantic_jpeg.saliency.options import MAP_RUNTIMES
+from semantic_jpeg.saliency.options import PIXEL_MAP_LIMIT
 from semantic_jpeg.saliency.options import SaliencyOptions
 
 STAGES = ("prepare", "networks", "conclude")
 _META_FILE = "meta.json"
-# Above this many pixels the resampling and concluding stages are let go after each image, so
-# that their buffers (the image's copy, per-block face priors: ~0.7 GB at 100 MP) are freed.
-RELEASE_PIXELS = 1 << 22
 
 
 class BlockMapModel:
@@ -40,11 +38,15 @@ class BlockMapModel:
     meta = json.loads((directory / _META_FILE).read_text())
     self.class_names = tuple(meta["class_names"])
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-    def make(name: str):
-      return interpreter.Interpreter(str(directory / f"{name}.tflite"), num_threads=threads)
-
-    self._stages = {name: _Stage(name, make, meta["outputs"][name]) for name in STAGES}
+    self._stages = {
+      name: _Stage(
+        functools.partial(
+          interpreter.Interpreter, str(directory / f"{name}.tflite"), num_threads=threads
+        ),
+        meta["outputs"][name],
+      )
+      for name in STAGES
+    }
 
   def block_saliency(self, rgb: np.ndarray, options: SaliencyOptions) -> dict[str, np.ndarray]:
     """`MSROIModel.block_saliency` of one uint8 RGB image [H, W, 3] (outputs with N = 1)."""
@@ -58,7 +60,7 @@ class BlockMapModel:
     known.update(self._stages["prepare"](known))
     known.update(self._stages["networks"](known))
     outputs = self._stages["conclude"](known)
-    if rgb.shape[0] * rgb.shape[1] > RELEASE_PIXELS:
+    if rgb.shape[0] * rgb.shape[1] > PIXEL_MAP_LIMIT:  # Free the image's copy, the face priors.
       self._stages["prepare"].release()
       self._stages["conclude"].release()
     return outputs
@@ -71,11 +73,11 @@ class BlockMapModel:
 class _Stage:
   """One LiteRT model: named inputs in, named outputs out; tensors re-planned when shapes change."""
 
-  def __init__(self, name: str, make: Callable[[str], Any], output_names: list[str]):
-    """`make(name)`: a new interpreter of the stage; `output_names`: the function's outputs in
+  def __init__(self, make: Callable[[], Any], output_names: list[str]):
+    """`make()`: a new interpreter of the stage; `output_names`: the function's outputs in
     flattened order (the signature's output_i)."""
-    self._name, self._make = name, make
-    self._interpreter = make(name)  # Raises ValueError on a damaged file.
+    self._make = make
+    self._interpreter = make()  # Raises ValueError on a damaged file.
     signature = self._interpreter.get_signature_runner()
     self._inputs = signature.get_input_details()
     outputs = signature.get_output_details()
@@ -86,7 +88,7 @@ class _Stage:
     values = {name: np.asarray(known[name], d["dtype"]) for name, d in self._inputs.items()}
     shapes = {name: value.shape for name, value in values.items()}
     if self._interpreter is None:
-      self._interpreter = self._make(self._name)
+      self._interpreter = self._make()
     if shapes != self._shapes:
       for name, shape in shapes.items():
         self._interpreter.resize_tensor_input(self._inputs[name]["index"], shape, strict=False)
@@ -131,11 +133,10 @@ def load(model_kwargs: dict) -> BlockMapModel:
     OSError: the cache cannot be written and holds no export.
   """
   directory = cache.cache_root() / cache.cache_key(model_kwargs, "litert")
-  if directory.is_dir():
-    try:
-      return BlockMapModel(directory)
-    except (OSError, ValueError, KeyError, RuntimeError):
-      shutil.rmtree(directory, ignore_errors=True)
+  damaged = (OSError, ValueError, KeyError, RuntimeError)
+  loaded = cache.open_folder(directory, BlockMapModel, damaged)
+  if loaded is not None:
+    return loaded
   from semantic_jpeg.saliency import litert_export  # pylint: disable=g-import-not-at-top
 
   cache.write_folder(directory, lambda folder: litert_export.export(model_kwargs, folder))

@@ -27,11 +27,10 @@ from semantic_jpeg.saliency.faces import detector as detector_lib
 from semantic_jpeg.saliency.faces import prior
 from semantic_jpeg.saliency.options import COMBINE_MODES
 from semantic_jpeg.saliency.options import MAP_MODELS
+from semantic_jpeg.saliency.options import PIXEL_MAP_LIMIT
 from semantic_jpeg.saliency.options import SaliencyOptions
 
 BLOCK = 8
-# Pixels per image above which `block_saliency` evaluates the map per block, not per pixel.
-PIXEL_MAP_LIMIT = 1 << 22
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
 SCALAR_INT = tf.TensorSpec([], tf.int32)
