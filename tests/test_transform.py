@@ -123,3 +123,12 @@ def test_the_fits_2x2_means_are_numpys_bit_for_bit():
   )
   expected = plane.reshape(32, 2, 48, 2).mean(axis=(1, 3))
   np.testing.assert_array_equal(colour._mean_2x2(plane), expected)  # pylint: disable=protected-access
+
+
+def test_the_fits_residual_means_are_the_array_forms_bit_for_bit():
+  rng = np.random.default_rng(1)
+  plane = rng.uniform(0, 255, (34, 50)).astype(np.float32)
+  fitted = rng.uniform(0, 255, (17, 25))
+  residual = plane.astype(np.float64) - colour.fancy_upsample_h2v2(fitted)
+  expected = colour._mean_2x2(residual)  # pylint: disable=protected-access
+  np.testing.assert_array_equal(colour._residual_mean(plane, fitted), expected)  # pylint: disable=protected-access

@@ -10,7 +10,7 @@ from semantic_jpeg.codec import quantize
 ZIGZAG = quantize.ZIGZAG
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _hermite(before: float, start: float, end: float, after: float, t: float, length: int) -> float:
   """Catmull-Rom segment from `start` to `end` at t in [0, 1], tangents scaled by `length`."""
   tangent_start = (end - before) * length
@@ -25,7 +25,7 @@ def _hermite(before: float, start: float, end: float, after: float, t: float, le
   )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _dering_block(block: np.ndarray, dc_step: float) -> None:
   """mozjpeg's overshoot deringing of one block of 64 samples (0..255) in place."""
   total = 0.0
@@ -67,7 +67,7 @@ def _dering_block(block: np.ndarray, dc_step: float) -> None:
     n += 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def dering(plane: np.ndarray, dc_step: float) -> np.ndarray:
   """Lifts clipped white runs (255) of each 8x8 block above 255 along a smooth curve.
 

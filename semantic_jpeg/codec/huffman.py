@@ -16,7 +16,7 @@ ZRL = 0xF0
 MAX_CODE_BITS = 16
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def magnitude_category(value: int) -> int:
   """Number of bits of |value| (JPEG's SSSS)."""
   bits = 0
@@ -26,7 +26,7 @@ def magnitude_category(value: int) -> int:
   return bits
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def symbol_counts(levels: np.ndarray) -> np.ndarray:
   """Counts of each AC Huffman symbol (run << 4 | size, ZRL, EOB) over (B, 64) natural levels."""
   counts = np.zeros(256, np.int64)
@@ -52,7 +52,7 @@ def symbol_counts(levels: np.ndarray) -> np.ndarray:
   return counts
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _libjpeg_code_sizes(counts: np.ndarray) -> np.ndarray:
   """Huffman code sizes as libjpeg's jpeg_gen_optimal_table assigns them (jchuff.c): the
   reserved symbol 256 keeps any code from being all ones, then lengths are limited to 16."""

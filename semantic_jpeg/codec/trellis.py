@@ -29,7 +29,7 @@ _AC_LIMIT = 1023  # Baseline magnitude category 10.
 _DC_RANGE = (-1024, 1023)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _quantize_block(
   scaled, weights, lam, symbol_bits, levels_out, prefix, positions, costs, parents, chosen
 ):
@@ -92,7 +92,7 @@ def _quantize_block(
     state = parents[state]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def quantize_blocks(
   coefficients: np.ndarray,
   table: np.ndarray,
