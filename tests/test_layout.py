@@ -15,6 +15,7 @@ BASE = {
   "jpeg_damage",
   "jpeg_source",
   "libjpeg",
+  "machine",
 }
 # What each room may import from the package besides itself and BASE.
 ALLOWED = {

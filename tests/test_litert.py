@@ -46,7 +46,7 @@ def exported(cache_dir):
   [
     read_rgb("kodim04.png"),  # A face.
     synthetic(300, 451),
-    synthetic(1100, 3900),  # Above PIXEL_MAP_LIMIT: the map at the blocks' centres.
+    synthetic(1100, 3900),  # Large: the prepare stage is freed after it.
   ],
   ids=["kodim04", "small", "large"],
 )

@@ -13,18 +13,19 @@ from collections.abc import Callable
 import functools
 import importlib.util
 import json
-import os
 import pathlib
 from typing import Any
 
 import numpy as np
 
+from semantic_jpeg import machine
 from semantic_jpeg.saliency import cache
 from semantic_jpeg.saliency.options import MAP_RUNTIMES
-from semantic_jpeg.saliency.options import PIXEL_MAP_LIMIT
 from semantic_jpeg.saliency.options import SaliencyOptions
 
 STAGES = ("prepare", "networks", "conclude")
+# Pixels above which an image's tensors are freed once its map is made (they scale with it).
+_LARGE_IMAGE = 1 << 22
 _META_FILE = "meta.json"
 
 
@@ -37,7 +38,7 @@ class BlockMapModel:
 
     meta = json.loads((directory / _META_FILE).read_text())
     self.class_names = tuple(meta["class_names"])
-    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = machine.cpu_cores()
     self._stages = {
       name: _Stage(
         functools.partial(
@@ -60,9 +61,8 @@ class BlockMapModel:
     known.update(self._stages["prepare"](known))
     known.update(self._stages["networks"](known))
     outputs = self._stages["conclude"](known)
-    if rgb.shape[0] * rgb.shape[1] > PIXEL_MAP_LIMIT:  # Free the image's copy, the face priors.
-      self._stages["prepare"].release()
-      self._stages["conclude"].release()
+    if rgb.shape[0] * rgb.shape[1] > _LARGE_IMAGE:
+      self._stages["prepare"].release()  # It holds a copy of the image.
     return outputs
 
   def block_map(self, rgb: np.ndarray, options: SaliencyOptions) -> np.ndarray:
@@ -114,14 +114,7 @@ def applies(model_kwargs: dict, runtime: str = "auto") -> bool:
     return False
   if importlib.util.find_spec("ai_edge_litert") is None:
     return False
-  return runtime == "litert" or not _has_nvidia_gpu()
-
-
-def _has_nvidia_gpu() -> bool:
-  if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
-    return False
-  gpus = pathlib.Path("/proc/driver/nvidia/gpus")
-  return gpus.is_dir() and any(gpus.iterdir())
+  return runtime == "litert" or not machine.has_nvidia_gpu()
 
 
 def load(model_kwargs: dict) -> BlockMapModel:

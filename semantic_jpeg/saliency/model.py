@@ -27,7 +27,6 @@ from semantic_jpeg.saliency.faces import detector as detector_lib
 from semantic_jpeg.saliency.faces import prior
 from semantic_jpeg.saliency.options import COMBINE_MODES
 from semantic_jpeg.saliency.options import MAP_MODELS
-from semantic_jpeg.saliency.options import PIXEL_MAP_LIMIT
 from semantic_jpeg.saliency.options import SaliencyOptions
 
 BLOCK = 8
@@ -79,11 +78,10 @@ class MSROIModel(keras.Model):
   @tf.function(input_signature=[IMAGES_SPEC, SCALAR_INT, SCALAR_INT, SCALAR_FLOAT, SCALAR_FLOAT])
   def saliency(self, images, top_k, max_side, face_weight, threshold):
     """uint8 [N, H, W, 3] -> dict of logits, top classes, maps and faces (see README)."""
-    height, width = tf.shape(images)[1], tf.shape(images)[2]
+    image_size = tf.shape(images)[1:3]
     evidence = self._evidence(images, top_k, max_side)
-    outputs = self._render(evidence, face_weight, tf.shape(images)[1:3], height, width)
-    block_map = _block_means(outputs["pixel_map"])
-    outputs.update(block_map=block_map, salient_blocks=block_map >= threshold)
+    outputs = self._render(evidence, face_weight, image_size, image_size[0], image_size[1])
+    outputs.update(self.block_outputs(evidence, image_size, face_weight, threshold))
     return outputs
 
   @tf.function(input_signature=[IMAGES_SPEC, SCALAR_INT, SCALAR_INT, SCALAR_FLOAT, SCALAR_FLOAT])
@@ -95,24 +93,14 @@ class MSROIModel(keras.Model):
   def block_outputs(self, evidence: dict, image_size: tf.Tensor, face_weight, threshold) -> dict:
     """Classes, faces and the block map of images of `image_size` [2] from their `evidence`.
 
-    Up to PIXEL_MAP_LIMIT pixels per image the block map is `saliency`'s (the pixel map's mean
-    over each block); on larger photos the map is evaluated at the blocks' centres instead, so
-    that no full-resolution map is made.
+    The block map is the map at the centres of the 8x8 blocks (the map is smooth at that
+    scale), so that no full-resolution map is made.
     """
-    height, width = image_size[0], image_size[1]
-    rows, cols = (height + BLOCK - 1) // BLOCK, (width + BLOCK - 1) // BLOCK
-
-    def per_pixel():
-      outputs = self._render(evidence, face_weight, image_size, height, width)
-      return _block_outputs(outputs, _block_means(outputs["pixel_map"]))
-
-    def per_block():
-      outputs = self._render(evidence, face_weight, image_size, rows, cols)
-      return _block_outputs(outputs, outputs["pixel_map"])
-
-    outputs = tf.cond(height * width > PIXEL_MAP_LIMIT, per_block, per_pixel)
-    outputs["salient_blocks"] = outputs["block_map"] >= threshold
-    return outputs
+    rows, cols = (image_size[0] + BLOCK - 1) // BLOCK, (image_size[1] + BLOCK - 1) // BLOCK
+    outputs = self._render(evidence, face_weight, image_size, rows, cols)
+    block_map = outputs.pop("pixel_map")
+    outputs.pop("log_density", None)
+    return {**outputs, "block_map": block_map, "salient_blocks": block_map >= threshold}
 
   def _evidence(self, images, top_k, max_side) -> dict[str, tf.Tensor]:
     """What the map is drawn from: classes, faces, and the CAM grid or the fixation logits."""
@@ -216,17 +204,6 @@ def run_saliency(saliency, images: tf.Tensor, options: SaliencyOptions) -> dict:
   )
 
 
-def _block_means(pixel_map: tf.Tensor) -> tf.Tensor:
-  """[N, H, W] -> [N, ceil(H / 8), ceil(W / 8)]: each block's mean over its pixels inside."""
-  return tf.nn.avg_pool2d(tf.expand_dims(pixel_map, -1), BLOCK, BLOCK, "SAME")[..., 0]
-
-
-def _block_outputs(outputs: dict[str, tf.Tensor], block_map: tf.Tensor) -> dict[str, tf.Tensor]:
-  """The outputs that do not grow with the pixels, and the block map."""
-  kept = {k: v for k, v in outputs.items() if k not in ("pixel_map", "log_density")}
-  return {**kept, "block_map": block_map}
-
-
 def _fit_long_side(images: tf.Tensor, max_side: tf.Tensor) -> tf.Tensor:
   """Scales images down (antialiased) so that the long side is at most `max_side`."""
   size = tf.shape(images)[1:3]
@@ -321,5 +298,5 @@ def compute_block_map(
   model, rgb: np.ndarray, options: SaliencyOptions = SaliencyOptions()
 ) -> np.ndarray:
   """The map per 8x8 block of one uint8 RGB image (`block_saliency`): float32 [ceil(H/8),
-  ceil(W/8)], without a pixel map on photos of more than PIXEL_MAP_LIMIT pixels."""
+  ceil(W/8)], without a pixel map."""
   return run_saliency(model.block_saliency, rgb[None], options)["block_map"].numpy()[0]

@@ -12,8 +12,6 @@ MAP_RUNTIMES = (
   "tensorflow",
 )  # The fixation readout, or the paper's class activation maps.
 NUM_IMAGENET_CLASSES = 1000
-# Pixels per image above which the block map is evaluated per block, not as a pixel map's means.
-PIXEL_MAP_LIMIT = 1 << 22
 # The fixation readout's trained weights that ship in the package (`readout.load`).
 READOUT_WEIGHTS = pathlib.Path(__file__).parent / "data" / "fixation_readout.npz"
 
