@@ -14,6 +14,7 @@ from absl.flags import argparse_flags
 
 from semantic_jpeg import errors
 from semantic_jpeg import image_io
+from semantic_jpeg import machine
 from semantic_jpeg.codec import options as encoder_options_lib
 from semantic_jpeg.codec import policies
 from semantic_jpeg.saliency import options as saliency_options_lib
@@ -81,6 +82,11 @@ def bounded(kind: type, low: float | None = None, high: float | None = None):
     return value
 
   return parse
+
+
+def default_jobs() -> int:
+  """One job per CPU core this process may use, at most 4 (not measured beyond 2 cores)."""
+  return min(machine.cpu_cores(), 4)
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:

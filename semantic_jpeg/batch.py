@@ -10,17 +10,28 @@ them all: `silence_native_stderr` sends those to /dev/null and keeps Python's st
 """
 
 from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from concurrent import futures
+import contextlib
+import functools
 import io
 import logging
 import os
 import pathlib
 import sys
+import threading
 
 import tqdm
 
 from semantic_jpeg import errors
 
 _PROGRESS_MIN_FILES = 4
+# Pixels of the images worked on at once by several workers: a larger image is worked on alone,
+# so that memory stays about that of one image.
+PIXELS_AT_ONCE = 1 << 23
+
+Process = Callable[[pathlib.Path], Iterable[str]]
 
 
 def report(kind: str, message: str) -> None:
@@ -74,25 +85,48 @@ class Run:
     self.failed += 1
     report("error", message)
 
-  def each(self, paths: list[pathlib.Path], process: Callable[[pathlib.Path], None]) -> None:
-    """Runs `process` on each path; its `errors.SemanticJpegError` is one line, and on."""
-    with tqdm.tqdm(
-      paths,
-      unit="image",
-      file=sys.stderr,
-      dynamic_ncols=True,
-      disable=len(paths) < _PROGRESS_MIN_FILES,
-    ) as progress:
-      for path in progress:
+  def each(
+    self,
+    paths: list[pathlib.Path],
+    process: Process,
+    workers: int = 1,
+    pixels: Callable[[pathlib.Path], int] = lambda path: 0,
+  ) -> None:
+    """Runs `process` on each path, `workers` at a time, and prints the lines it returns in the
+    paths' order. Its `errors.SemanticJpegError` is one line, and on; its
+    `errors.OutputFolderError` stops the run once the images under way are done. Workers are
+    threads: `pixels(path)`, the image's size, keeps those worked on at once within
+    PIXELS_AT_ONCE.
+    """
+    stop = None
+    with (
+      tqdm.tqdm(
+        total=len(paths),
+        unit="image",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        disable=len(paths) < _PROGRESS_MIN_FILES,
+      ) as progress,
+      _Jobs(paths, process, workers, pixels) as jobs,
+    ):
+      for outcome in jobs.outcomes():
         try:
-          process(path)
-        except errors.OutputFolderError:
+          lines = outcome()
+        except futures.CancelledError:
+          continue  # Not tried.
+        except errors.OutputFolderError as e:
           self.failed += 1  # Reported once, with the stop, when the run is left.
-          raise
+          stop = stop or e
+          jobs.cancel()
         except errors.SemanticJpegError as e:
           self.fail(str(e))
         else:
           self.done += 1
+          for line in lines:
+            tqdm.tqdm.write(line)
+        progress.update()
+    if stop is not None:
+      raise stop
 
   def __enter__(self) -> "Run":
     return self
@@ -113,3 +147,82 @@ class Run:
       + (f", {untried} not tried" if untried else "")
       + self._details()
     )
+
+
+class _Jobs:
+  """`process` over the paths, `workers` at a time (threads); leaving cancels what has not
+  started and waits for what has (Ctrl-C included)."""
+
+  def __init__(
+    self,
+    paths: list[pathlib.Path],
+    process: Process,
+    workers: int,
+    pixels: Callable[[pathlib.Path], int],
+  ):
+    self._paths, self._process, self._pixels = paths, process, pixels
+    self._budget = _PixelBudget(PIXELS_AT_ONCE)
+    self._pool = futures.ThreadPoolExecutor(workers, "image") if workers > 1 else None
+    self._futures: list[futures.Future] = []
+    self._cancelled = False
+
+  def outcomes(self) -> Iterator[Callable[[], Iterable[str]]]:
+    """Per path, in order, a call that returns `process(path)` or raises what it raised
+    (`futures.CancelledError` for a path left untried)."""
+    if self._pool is None:
+      for path in self._paths:
+        if self._cancelled:
+          return
+        yield functools.partial(self._process, path)
+      return
+    self._futures = [self._pool.submit(self._admitted, *job) for job in enumerate(self._paths)]
+    if self._cancelled:  # While submitting.
+      self.cancel()
+    for future in self._futures:
+      yield future.result
+
+  def cancel(self) -> None:
+    """Leaves the paths not started untried."""
+    self._cancelled = True
+    for future in self._futures:
+      future.cancel()
+
+  def _admitted(self, index: int, path: pathlib.Path) -> Iterable[str]:
+    with self._budget.hold(index, self._pixels(path)):
+      try:
+        return self._process(path)
+      except errors.OutputFolderError:
+        self.cancel()  # At once: the folder takes no file, whichever image found it.
+        raise
+
+  def __enter__(self) -> "_Jobs":
+    return self
+
+  def __exit__(self, *exception) -> None:
+    if self._pool is not None:
+      self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _PixelBudget:
+  """Admits images in order while the pixels admitted stay within a limit (one always fits)."""
+
+  def __init__(self, limit: int):
+    self._limit, self._used, self._next = limit, 0, 0
+    self._changed = threading.Condition()
+
+  @contextlib.contextmanager
+  def hold(self, index: int, pixels: int) -> Iterator[None]:
+    """Waits until image `index` (0, 1, ...: each once) may start; holds its pixels till done."""
+    with self._changed:
+      self._changed.wait_for(
+        lambda: self._next == index and (self._used == 0 or self._used + pixels <= self._limit)
+      )
+      self._next += 1
+      self._used += pixels
+      self._changed.notify_all()
+    try:
+      yield
+    finally:
+      with self._changed:
+        self._used -= pixels
+        self._changed.notify_all()

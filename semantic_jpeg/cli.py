@@ -20,7 +20,7 @@ import sys
 
 from absl import app
 import numpy as np
-import tqdm
+import threadpoolctl
 
 from semantic_jpeg import arguments
 from semantic_jpeg import batch
@@ -99,7 +99,7 @@ def run_saliency(args: argparse.Namespace) -> batch.Run:
       raise UsageError(str(e)) from None
     options = arguments.saliency_options(args)
 
-    def process(path: pathlib.Path) -> None:
+    def process(path: pathlib.Path) -> list[str]:
       image = image_io.read_image(path, args.max_pixels, args.strict)
       _warn(image)
       result = model_lib.compute_map(model, image.rgb, options)
@@ -111,11 +111,7 @@ def run_saliency(args: argparse.Namespace) -> batch.Run:
         outputs["overlay"], image_io.encode_png(visualize.overlay(image.rgb, result.pixel_map))
       )
       record = records.saliency_record(path, image, result, outputs, model.class_names)
-      if args.json:
-        tqdm.tqdm.write(json.dumps(record))
-      else:
-        for line in records.saliency_lines(record):
-          tqdm.tqdm.write(line)
+      return [json.dumps(record)] if args.json else records.saliency_lines(record)
 
     run.each(list(maps), process)
   return run
@@ -232,7 +228,7 @@ def run_compress(args: argparse.Namespace) -> batch.Run:
     maps = sources.MapSource(list(outputs), batch_size, make_maps, args.max_pixels, args.strict)
     mask = _read_gray_argument(args.roi_mask, args.max_pixels) if args.roi_mask else None
 
-    def process(path: pathlib.Path) -> None:
+    def process(path: pathlib.Path) -> list[str]:
       output = outputs[path]
       _check_not_input(path, output, args.overwrite)
       image, block_map, saliency_ms = maps.get(path)
@@ -243,9 +239,11 @@ def run_compress(args: argparse.Namespace) -> batch.Run:
       record = records.compress_record(args, path, output, image, report, saliency_ms)
       record["outputs"] = _side_outputs(args, output, image, block_map)
       done.append(record)
-      tqdm.tqdm.write(json.dumps(record) if args.json else records.compress_line(record))
+      return [json.dumps(record) if args.json else records.compress_line(record)]
 
-    run.each(list(outputs), process)
+    jobs = min(args.jobs, len(outputs))  # Jobs share the cores: one BLAS thread (DCTs) each.
+    with threadpoolctl.threadpool_limits(1 if jobs > 1 else None, user_api="blas"):
+      run.each(list(outputs), process, jobs, image_io.pixel_count)
   return run
 
 

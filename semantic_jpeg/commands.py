@@ -31,6 +31,13 @@ def _add_compress_command(commands: argparse._SubParsersAction) -> None:
     False,
     "Skip inputs whose output exists already (to resume a run), reporting each.",
   )
+  parser.add_argument(
+    "--jobs",
+    type=arguments.bounded(int, 1),
+    default=arguments.default_jobs(),
+    help="Images compressed at once (threads); a photo of over 8 megapixels is compressed "
+    "alone. Default: one per CPU core, at most 4.",
+  )
   arguments.add_encoder_arguments(parser)
   group = parser.add_argument_group("where the map comes from")
   group.add_argument("--map", help="Precomputed saliency map (grayscale image, one input).")

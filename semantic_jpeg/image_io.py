@@ -70,6 +70,18 @@ def read_image(
   return decode_image(_read_bytes(path), str(path), max_pixels, strict)
 
 
+def pixel_count(path: str | os.PathLike) -> int:
+  """Width x height from the file's header, without decoding it; 0 where it cannot be read (the
+  reading proper reports why)."""
+  try:
+    with warnings.catch_warnings():
+      warnings.simplefilter("ignore")
+      with Image.open(path) as image:
+        return image.width * image.height
+  except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    return 0
+
+
 def _read_bytes(path: str | os.PathLike) -> bytes:
   path = pathlib.Path(path)
   try:

@@ -361,10 +361,11 @@ def test_an_output_folder_turning_read_only_stops_the_run(tmp_path, tmpfs):
   assert process.returncode == 2 and "Traceback" not in stderr
   [error] = _error_lines(stderr)
   assert error.endswith("(Read-only file system); stopping")
-  done, untried = map(
-    int, re.search(r"(\d+) file\(s\), 1 failed, 0 skipped, (\d+) not tried", stdout).groups()
+  done, failed, untried = map(
+    int, re.search(r"(\d+) file\(s\), (\d+) failed, 0 skipped, (\d+) not tried", stdout).groups()
   )
-  assert done >= 1 and untried >= 1 and done + 1 + untried == 6
+  jobs = arguments.default_jobs()  # Each image under way when the folder turned may fail.
+  assert done >= 1 and 1 <= failed <= jobs and untried >= 1 and done + failed + untried == 6
   written = sorted(output.iterdir())
   assert len(written) == done
   for path in written:

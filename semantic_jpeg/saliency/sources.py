@@ -10,6 +10,7 @@ imported only by the makers that run a model (`from_model`, `from_saved_model`),
 from collections.abc import Callable
 import os
 import pathlib
+import threading
 import time
 from typing import Protocol
 
@@ -102,7 +103,7 @@ class MapSource:
 
   `make_maps` turns a list of decoded images into their maps; a failure to decode one file,
   or of a whole batch's request, is raised when that file's turn comes. `max_pixels` and
-  `strict` are `image_io.read_image`'s.
+  `strict` are `image_io.read_image`'s. Threads may share it: one makes maps at a time.
   """
 
   def __init__(
@@ -117,12 +118,15 @@ class MapSource:
     self._max_pixels, self._strict = max_pixels, strict
     self._index = {path: i for i, path in enumerate(paths)}
     self._ready: dict[os.PathLike, tuple | errors.SemanticJpegError] = {}
+    self._lock = threading.Lock()
 
   def get(self, path: pathlib.Path) -> tuple[image_io.DecodedImage, np.ndarray, float]:
     """(image, block map, milliseconds spent on its map)."""
-    if path not in self._ready:
-      self._fill(self._paths[self._index[path] : self._index[path] + self._batch])
-    result = self._ready.pop(path)
+    with self._lock:
+      if path not in self._ready:
+        batch = self._paths[self._index[path] : self._index[path] + self._batch]
+        self._fill([p for p in batch if p not in self._ready])
+      result = self._ready.pop(path)
     if isinstance(result, errors.SemanticJpegError):
       raise result
     return result
