@@ -20,6 +20,7 @@ import time
 from absl import app
 from absl import flags
 
+from semantic_jpeg import arguments
 from semantic_jpeg import files
 
 import report  # benchmarks/report.py
@@ -111,10 +112,18 @@ def _commands(paths: list[pathlib.Path], out: str) -> dict[str, list[str]]:
     "mozjpeg, 1 image, rate-matched (Python + jpeglib)": [
       sys.executable, "-c", _MOZJPEG, first, f"{out}/moz.jpg", str(_QUALITY.value),
     ],
-    f"semantic-jpeg compress, {len(paths)} images, rate-matched": [
-      *cli, "compress", *map(str, paths), "--output_dir", f"{out}/all", *rate,
+    _many(paths): [*cli, "compress", *map(str, paths), "--output_dir", f"{out}/all", *rate],
+    _MANY_ONE_JOB: [
+      *cli, "compress", *map(str, paths), "--output_dir", f"{out}/one_job", *rate, "--jobs", "1",
     ],
   }  # fmt: skip
+
+
+def _many(paths: list[pathlib.Path]) -> str:
+  return f"semantic-jpeg compress, {len(paths)} images, rate-matched (--jobs default)"
+
+
+_MANY_ONE_JOB = "same, --jobs 1"
 
 
 def _stages(path: pathlib.Path, kind: str) -> dict[str, float]:
@@ -143,7 +152,8 @@ def _measure(paths: list[pathlib.Path]) -> tuple[dict, dict, tuple, tuple]:
 
 def _lines(paths: list[pathlib.Path], runs: dict, stages: dict, loads: tuple) -> list[str]:
   med = {name: statistics.median(times) for name, times in runs.items()}
-  one, many = med["semantic-jpeg compress, 1 image, rate-matched"], list(med.values())[-1]
+  one = med["semantic-jpeg compress, 1 image, rate-matched"]
+  many, many_one_job = med[_many(paths)], med[_MANY_ONE_JOB]
   moz = med["mozjpeg, 1 image, rate-matched (Python + jpeglib)"]
   lines = [
     "# Start-up and whole processes",
@@ -163,7 +173,8 @@ def _lines(paths: list[pathlib.Path], runs: dict, stages: dict, loads: tuple) ->
     "",
     f"- semantic-jpeg / mozjpeg, one image: **{one / moz:.2f}x**",
     f"- {len(paths)} images in one command, after start-up: "
-    f"**{(len(paths) - 1) / (many - one):.2f} images/s**",
+    f"**{(len(paths) - 1) / (many - one):.2f} images/s** ({arguments.default_jobs()} jobs; "
+    f"{(len(paths) - 1) / (many_one_job - one):.2f} images/s with --jobs 1)",
     "",
     "## Where one process's time goes (ms, median over runs)",
     "",

@@ -1,6 +1,8 @@
 """A command's run over many files: a progress bar, one line per problem, a summary line.
 
-Each file is done, failed or skipped. A file's failure is one `error:` line and the run goes
+Files may be worked on several at once (threads: the encoder's kernels, OpenCV, LiteRT and the
+libjpeg calls release the GIL), their lines still printed in order. Each file is done, failed
+or skipped. A file's failure is one `error:` line and the run goes
 on; an output folder that takes no file at all (`errors.OutputFolderError`) stops it. The
 summary line comes either way; other exceptions (usage errors, Ctrl-C) pass through.
 
