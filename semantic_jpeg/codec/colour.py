@@ -16,7 +16,6 @@ import numpy as np
 
 from semantic_jpeg import blocks
 
-SUBSAMPLINGS = ("420", "444", "gray")
 # (vertical, horizontal) sampling factors of each component.
 SAMPLING_FACTORS = {"420": ((2, 2), (1, 1), (1, 1)), "444": ((1, 1),) * 3, "gray": ((1, 1),)}
 
@@ -172,7 +171,7 @@ def to_planes(image: np.ndarray, subsampling: str, *, fit_chroma: bool = False) 
   Args:
     image: (H, W, 3) RGB or (H, W) grayscale, uint8. A 2-D image always
       gives a single plane.
-    subsampling: one of SUBSAMPLINGS.
+    subsampling: "420", "444" or "gray" (`options.SUBSAMPLINGS`).
     fit_chroma: 4:2:0 chroma by `fit_h2v2` instead of libjpeg's box filter.
 
   Returns:

@@ -7,12 +7,12 @@ from collections.abc import Mapping
 import dataclasses
 
 from semantic_jpeg import errors
-from semantic_jpeg.codec import colour
 from semantic_jpeg.codec import policies
 from semantic_jpeg.codec import ratecontrol
 from semantic_jpeg.codec import tuning as tuning_lib
 
 MODES = ("trellis", "dct", "composite")
+SUBSAMPLINGS = ("420", "444", "gray")
 DEFAULT_QUALITY = 75.0
 MAX_STRENGTH = 10.0
 
@@ -69,7 +69,7 @@ class EncoderOptions:
   def __post_init__(self):
     _check_choice("mode", self.mode, MODES)
     if self.subsampling is not None:
-      _check_choice("subsampling", self.subsampling, colour.SUBSAMPLINGS)
+      _check_choice("subsampling", self.subsampling, SUBSAMPLINGS)
     policies.check_policy(self.policy, self.policy_params)
     rates = (self.quality, self.target_size, self.match_jpeg_quality, self.target_ssimulacra2)
     if sum(rate is not None for rate in rates) > 1:
