@@ -61,8 +61,9 @@ class BlockMapModel:
     known.update(self._stages["prepare"](known))
     known.update(self._stages["networks"](known))
     outputs = self._stages["conclude"](known)
-    if rgb.shape[0] * rgb.shape[1] > _LARGE_IMAGE:
-      self._stages["prepare"].release()  # It holds a copy of the image.
+    if rgb.shape[0] * rgb.shape[1] > _LARGE_IMAGE:  # The image's copy, block-sized maps.
+      self._stages["prepare"].release()
+      self._stages["conclude"].release()
     return outputs
 
   def block_map(self, rgb: np.ndarray, options: SaliencyOptions) -> np.ndarray:
