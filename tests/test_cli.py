@@ -115,6 +115,24 @@ def test_compress_matches_the_size_of_opencv_q50(tmp_path):
 
 
 @pytest.mark.slow
+def test_two_jobs_write_the_same_files_and_lines_in_order_as_one(tmp_path):
+  inputs = tmp_path / "in"
+  inputs.mkdir()
+  for name in ("kodim21.png", "kodim23.png"):
+    (inputs / name).write_bytes((TESTDATA / name).read_bytes())
+  _photo(inputs / "small.png")
+  runs = {}
+  for jobs in ("1", "2"):
+    out = tmp_path / f"jobs{jobs}"
+    result = run_cli("compress", str(inputs), "--output_dir", str(out), "--jobs", jobs, "--json")
+    assert result.returncode == 0, result.stderr
+    names = [pathlib.Path(json.loads(line)["output"]).name for line in result.stdout.splitlines()]
+    assert names == ["kodim21.jpg", "kodim23.jpg", "small.jpg"]
+    runs[jobs] = {name: (out / name).read_bytes() for name in names}
+  assert runs["1"] == runs["2"]
+
+
+@pytest.mark.slow
 def test_compress_folder_json_map_file_and_roi(tmp_path):
   inputs = tmp_path / "in"
   inputs.mkdir()
