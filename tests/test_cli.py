@@ -296,6 +296,14 @@ def _photo(path: pathlib.Path, height: int = 64, width: int = 96, name: str = "k
   return path
 
 
+# The command with Ctrl-C's default handling, which a shell's background jobs (where the tests
+# may run) ignore, and their children with them.
+_AS_IN_A_TERMINAL = """
+import runpy, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+sys.argv[0] = "semantic-jpeg"
+runpy.run_module("semantic_jpeg.cli", run_name="__main__")
+"""
 _COPIES = "abcdefgh"  # Of three photos: enough work left after the first, two jobs at a time.
 _PHOTOS_IN_A_RUN = 3 * len(_COPIES)
 
@@ -312,7 +320,7 @@ def _compress_photos_after_the_first(
       (inputs / f"{copy}_{name}").write_bytes((TESTDATA / name).read_bytes())
   command = ["compress", str(inputs), "--output_dir", str(output_dir), "--match_jpeg_quality", "50"]
   process = subprocess.Popen(
-    [sys.executable, "-m", "semantic_jpeg.cli", *command],
+    [sys.executable, "-c", _AS_IN_A_TERMINAL, *command],
     stdout=subprocess.PIPE,
     stderr=subprocess.PIPE,
     text=True,
