@@ -74,13 +74,8 @@ def fancy_upsample_h2v2(plane: np.ndarray) -> np.ndarray:
   Each output sample weighs its nearest input 9/16, the next ones across and down 3/16 each,
   and the diagonal one 1/16; edges replicate.
   """
-  return _fancy_upsample_padded(np.pad(plane, 1, mode="edge"))
-
-
-def _fancy_upsample_padded(padded: np.ndarray) -> np.ndarray:
-  """`fancy_upsample_h2v2` of padded[1:-1, 1:-1], its neighbours taken from the border."""
-  height, width = padded.shape[0] - 2, padded.shape[1] - 2
-  plane = padded[1:-1, 1:-1]
+  height, width = plane.shape
+  padded = np.pad(plane, 1, mode="edge")
   out = np.empty((2 * height, 2 * width), np.float64)
   for row, dy in ((0, -1), (1, 1)):
     for col, dx in ((0, -1), (1, 1)):
