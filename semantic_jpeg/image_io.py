@@ -70,16 +70,22 @@ def read_image(
   return decode_image(_read_bytes(path), str(path), max_pixels, strict)
 
 
-def pixel_count(path: str | os.PathLike) -> int:
-  """Width x height from the file's header, without decoding it; 0 where it cannot be read (the
-  reading proper reports why)."""
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+  """(height, width) from the file's header, without decoding it; (0, 0) where it cannot be read
+  (the reading proper reports why)."""
   try:
     with warnings.catch_warnings():
       warnings.simplefilter("ignore")
       with Image.open(path) as image:
-        return image.width * image.height
+        return image.height, image.width
   except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-    return 0
+    return 0, 0
+
+
+def pixel_count(path: str | os.PathLike) -> int:
+  """Width x height from the file's header (`image_size`); 0 where it cannot be read."""
+  height, width = image_size(path)
+  return height * width
 
 
 def _read_bytes(path: str | os.PathLike) -> bytes:

@@ -1,5 +1,6 @@
 """Shared fixtures: the real model (loaded once per session) and the testdata images."""
 
+import atexit
 import os
 import pathlib
 import shutil
@@ -10,8 +11,13 @@ import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# The traced map's cache (saliency.compiled): one per test session, not the user's.
-os.environ.setdefault("SEMANTIC_JPEG_CACHE", tempfile.mkdtemp(prefix="semantic_jpeg_cache_"))
+# The traced map's cache (saliency.compiled): one per test session, not the user's, removed when
+# the session ends.
+if "SEMANTIC_JPEG_CACHE" not in os.environ:
+  os.environ["SEMANTIC_JPEG_CACHE"] = _SESSION_CACHE = tempfile.mkdtemp(
+    prefix="semantic_jpeg_cache_"
+  )
+  atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import cv2

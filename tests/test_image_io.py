@@ -46,12 +46,15 @@ def test_too_many_pixels_is_refused_before_decoding(broken):
   assert image_io.read_image(bad_inputs.TESTDATA / "kodim23.png", max_pixels=768 * 512).width == 768
 
 
-def test_pixel_count_reads_the_header_only_and_is_0_where_it_cannot(broken, tmp_path):
+def test_size_and_pixel_count_read_the_header_only_and_are_0_where_they_cannot(broken, tmp_path):
+  assert image_io.image_size(bad_inputs.TESTDATA / "kodim23.png") == (512, 768)
   assert image_io.pixel_count(bad_inputs.TESTDATA / "kodim23.png") == 768 * 512
   header_only = tmp_path / "header_only.png"
   header_only.write_bytes(bad_inputs.huge_png_header(10001, 10000))
+  assert image_io.image_size(header_only) == (10000, 10001)
   assert image_io.pixel_count(header_only) == 10001 * 10000
   for name in ("missing", "zero_bytes", "text_as_png", "huge_header"):  # Pillow refuses the last.
+    assert image_io.image_size(broken[name]) == (0, 0)
     assert image_io.pixel_count(broken[name]) == 0
 
 

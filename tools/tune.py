@@ -10,9 +10,11 @@ top quarter, Butteraugli 3-norm), with the reference pixels and the map (the def
 Our encoder runs with the Tuning given by --override (fields of `Tuning`, Python literals) at each
 --strengths value.
 Prints, per set and rate: the mean SSIMULACRA 2 difference to mozjpeg, the share of images within
-1.0 of it, with --butteraugli the 3-norm difference (lower is better), and PSNR-HVS-M over the
-map's top quarter of blocks. Images larger than --max_side are
-area-downscaled first (as tools/evaluate.py does with the same flag).
+1.0 of it, with --butteraugli the 3-norm difference (lower is better), PSNR-HVS-M over the map's
+top quarter of blocks and, for photos with rows in --fixations, over the quarter of blocks with
+the highest fixation density (where people look). Images larger than --max_side are
+area-downscaled first (as tools/evaluate.py does with the same flag); --min_short_side keeps only
+photos whose short side is at least that long.
 """
 
 import os
@@ -32,7 +34,9 @@ from absl import app
 from absl import flags
 import numpy as np
 
+from semantic_jpeg import errors
 from semantic_jpeg import files
+from semantic_jpeg import image_io
 from semantic_jpeg.codec import encoder
 from semantic_jpeg.codec import ssimulacra2
 from semantic_jpeg.codec import tuning
@@ -41,6 +45,7 @@ from semantic_jpeg.evaluation import baselines
 from semantic_jpeg.evaluation import butteraugli
 from semantic_jpeg.evaluation import corpus
 from semantic_jpeg.evaluation import equal_size
+from semantic_jpeg.evaluation import fixations
 from semantic_jpeg.evaluation import metrics
 from semantic_jpeg.saliency import model as saliency_model
 
@@ -52,6 +57,10 @@ _STRENGTHS = flags.DEFINE_list("strengths", ["0"], "Saliency strengths to run.")
 _PROGRESSIVE = flags.DEFINE_bool("progressive", True, "Progressive output (the default's).")
 _BUTTERAUGLI = flags.DEFINE_bool("butteraugli", False, "Also Butteraugli 3-norm (slower).")
 _MAX_SIDE = flags.DEFINE_integer("max_side", equal_size.MAX_SIDE, "Downscale larger images.")
+_MIN_SHORT_SIDE = flags.DEFINE_integer("min_short_side", 0, "Skip photos with a shorter side.")
+_FIXATIONS = flags.DEFINE_string(
+  "fixations", None, "Fixations CSV (scene_fixations' format): also score where people look."
+)
 _CACHE = flags.DEFINE_string("cache_dir", None, "Folder for cached baselines.", required=True)
 _WORKERS = flags.DEFINE_integer("workers", 2, "Worker processes.", lower_bound=1)
 _OUTPUT = flags.DEFINE_string("output", None, "Also write the rows here (JSON).")
@@ -80,25 +89,51 @@ def _prepare(set_name: str, name: str, path: str, model) -> None:
   rgb = np.load(pixels)
   if not block_map.exists():
     np.save(block_map, saliency_model.compute_map(model, rgb).block_map)
+  looked_at = _fixated_blocks(folder, name, path, rgb.shape[:2])
   known = json.loads(record.read_text()) if record.exists() else {}
   for quality in map(int, _QUALITIES.value):
-    if "butteraugli" in known.get(str(quality), {}) or (
-      str(quality) in known and not _BUTTERAUGLI.value
-    ):
+    wanted = {"butteraugli"} if _BUTTERAUGLI.value else set()
+    wanted |= {"fixated_psnr_hvsm"} if looked_at is not None else set()
+    if str(quality) in known and wanted <= set(known[str(quality)]):
       continue
     target = turbo.jpeg_size(rgb, quality)
     data = baselines.rate_matched("mozjpeg", rgb, target, guess=quality).data
-    known[str(quality)] = {"target": target, **_scores(rgb, turbo.decode(data), np.load(block_map))}
+    scores = _scores(rgb, turbo.decode(data), np.load(block_map), looked_at)
+    known[str(quality)] = {"target": target, **scores}
   files.write_atomic(record, json.dumps(known).encode())
 
 
-def _scores(rgb: np.ndarray, decoded: np.ndarray, block_map: np.ndarray) -> dict:
+def _fixated_blocks(
+  folder: pathlib.Path, name: str, path: str, shape: tuple[int, int]
+) -> np.ndarray | None:
+  """The fixation density's top quarter of blocks on the (downscaled) photo, cached; None
+  without --fixations or without rows for this photo."""
+  cached = folder / f"{name}_fixated.npy"
+  if cached.exists():
+    return np.load(cached)
+  if _FIXATIONS.value is None:
+    return None
+  height, width = image_io.image_size(path)
+  try:
+    looked_at = fixations.for_image(_FIXATIONS.value, name, height, width).scaled(*shape)
+  except errors.FixationDataError:
+    return None
+  blocks = fixations.fixated_blocks(looked_at)
+  np.save(cached, blocks)
+  return blocks
+
+
+def _scores(
+  rgb: np.ndarray, decoded: np.ndarray, block_map: np.ndarray, looked_at: np.ndarray | None
+) -> dict:
   scores = {
     "ssimulacra2": ssimulacra2.ssimulacra2(rgb, decoded),
     "salient_psnr_hvsm": metrics.salient_psnr_hvsm(
       rgb, decoded, equal_size.salient_blocks(block_map)
     ),
   }
+  if looked_at is not None:
+    scores["fixated_psnr_hvsm"] = metrics.salient_psnr_hvsm(rgb, decoded, looked_at)
   if _BUTTERAUGLI.value:
     scores["butteraugli"] = butteraugli.pnorm3(rgb, decoded)
   return scores
@@ -108,6 +143,8 @@ def _run(job: Job) -> dict:
   set_name, name, _, quality, strength = job
   folder = pathlib.Path(_CACHE.value, set_name)
   rgb, block_map = (np.load(folder / f"{name}{end}") for end in (".npy", "_map.npy"))
+  fixated = folder / f"{name}_fixated.npy"
+  looked_at = np.load(fixated) if _FIXATIONS.value and fixated.exists() else None
   theirs = json.loads((folder / f"{name}.json").read_text())[str(quality)]
   data, report = encoder.compress(
     rgb,
@@ -119,7 +156,7 @@ def _run(job: Job) -> dict:
       tuning=_tuning(),
     ),
   )
-  ours = _scores(rgb, turbo.decode(data), block_map)
+  ours = _scores(rgb, turbo.decode(data), block_map, looked_at)
   return {
     "set": set_name,
     "image": name,
@@ -139,6 +176,8 @@ def _jobs() -> list[Job]:
     set_name, _, folder = spec.partition("=")
     paths = [str(p) for p in files.list_images([folder])]
     for path in corpus.select(set_name, paths, _SPLIT.value):
+      if min(image_io.image_size(path)) < _MIN_SHORT_SIDE.value:
+        continue
       for quality in map(int, _QUALITIES.value):
         for strength in map(float, _STRENGTHS.value):
           jobs.append((set_name, pathlib.Path(path).stem, path, quality, strength))
@@ -151,21 +190,22 @@ def _table(rows: list[dict]) -> str:
     groups[row["set"], row["strength"], row["quality"]].append(row)
   lines = [
     "| set | strength | Q | images | SSIMULACRA 2 − mozjpeg | within 1.0 | Butteraugli − mozjpeg "
-    "| salient PSNR-HVS-M − mozjpeg |",
-    "|---|---|---|---|---|---|---|---|",
+    "| salient PSNR-HVS-M − mozjpeg | where people look − mozjpeg |",
+    "|---|---|---|---|---|---|---|---|---|",
   ]
   for (set_name, strength, quality), group in sorted(groups.items()):
     cells = []
-    for key, form in (("ssimulacra2", "{:+.2f}"), ("butteraugli", "{:+.3f}")):
-      deltas = [r.get(f"ours_{key}", np.nan) - r.get(f"mozjpeg_{key}", np.nan) for r in group]
-      cells.append(form.format(np.mean(deltas)))
-      if key == "ssimulacra2":
-        cells.append(f"{np.mean(np.array(deltas) >= -1.0):.0%}")
-    salient = [
-      r.get("ours_salient_psnr_hvsm", np.nan) - r.get("mozjpeg_salient_psnr_hvsm", np.nan)
-      for r in group
-    ]
-    cells.append(f"{np.mean(salient):+.2f} dB")
+    for key in ("ssimulacra2", "butteraugli", "salient_psnr_hvsm", "fixated_psnr_hvsm"):
+      deltas = np.array(
+        [r.get(f"ours_{key}", np.nan) - r.get(f"mozjpeg_{key}", np.nan) for r in group]
+      )
+      if key == "butteraugli":
+        cells.append(f"{np.mean(deltas):+.3f}")
+      elif key == "ssimulacra2":
+        cells += [f"{np.mean(deltas):+.2f}", f"{np.mean(deltas >= -1.0):.0%}"]
+      else:
+        known = deltas[~np.isnan(deltas)]
+        cells.append(f"{np.mean(known):+.2f} dB ({len(known)})" if len(known) else "")
     lines.append(
       f"| {set_name} | {strength:g} | {quality} | {len(group)} | " + " | ".join(cells) + " |"
     )

@@ -20,9 +20,9 @@ import os
 import warnings
 
 import numpy as np
-from PIL import Image
 
 from semantic_jpeg import blocks
+from semantic_jpeg import image_io
 from semantic_jpeg.errors import FixationDataError
 
 REQUIRED_COLUMNS = ("image", "viewer", "y", "x")
@@ -64,12 +64,10 @@ class Fixations:
 
 
 def _image_size(path: str) -> tuple[int, int]:
-  try:
-    with Image.open(path) as image:
-      width, height = image.size
-  except (OSError, ValueError) as e:
-    raise FixationDataError(f"{path}: cannot read the image ({e})") from None
-  return height, width
+  size = image_io.image_size(path)
+  if size == (0, 0):
+    raise FixationDataError(f"{path}: cannot read the image")
+  return size
 
 
 def load_fixations(
