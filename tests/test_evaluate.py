@@ -138,15 +138,27 @@ def test_corpus_split_fixations_and_the_tuning_tool(tmp_path):
   assert all(float(r["fixation_psnr_hvsm"]) > 20 for r in rows)
   summary = (out / "summary.md").read_text()
   assert "## Against mozjpeg" in summary and "| Q50 |" in summary
-  tune = subprocess.run(
-    [sys.executable, str(REPO / "tools" / "tune.py"), f"--set=scene_fixations={folder}"]
-    + ["--split", "tune", "--qualities", "50", "--strengths", "0,1", "--workers", "1"]
-    + ["--cache_dir", str(tmp_path / "cache")],
-    capture_output=True,
-    text=True,
-    timeout=900,
-    check=False,
-  )
+
+  def run_tune(min_short_side: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
+      [sys.executable, str(REPO / "tools" / "tune.py"), f"--set=scene_fixations={folder}"]
+      + ["--split", "tune", "--qualities", "50", "--strengths", "0,1", "--workers", "1"]
+      + ["--fixations", str(fixations), "--min_short_side", str(min_short_side)]
+      + ["--cache_dir", str(tmp_path / "cache")],
+      capture_output=True,
+      text=True,
+      timeout=900,
+      check=False,
+    )
+
+  tune = run_tune(96)  # The photos are 96 px high.
   assert tune.returncode == 0, tune.stderr[-3000:]
-  assert "| scene_fixations | 0 | 50 | 1 |" in tune.stdout
-  assert "| scene_fixations | 1 | 50 | 1 |" in tune.stdout
+  for strength in (0, 1):  # Both PSNR-HVS-M cells: the map's quarter and where people looked.
+    row = next(
+      line
+      for line in tune.stdout.splitlines()
+      if f"| scene_fixations | {strength} | 50 | 1 |" in line
+    )
+    assert row.count(" dB (1) |") == 2, row
+  too_small = run_tune(97)
+  assert too_small.returncode != 0 and "no images" in too_small.stderr
