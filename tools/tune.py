@@ -108,19 +108,19 @@ def _fixated_blocks(
 ) -> np.ndarray | None:
   """The fixation density's top quarter of blocks on the (downscaled) photo, cached; None
   without --fixations or without rows for this photo."""
+  if _FIXATIONS.value is None:
+    return None
   cached = folder / f"{name}_fixated.npy"
   if cached.exists():
     return np.load(cached)
-  if _FIXATIONS.value is None:
-    return None
   height, width = image_io.image_size(path)
   try:
     looked_at = fixations.for_image(_FIXATIONS.value, name, height, width).scaled(*shape)
   except errors.FixationDataError:
     return None
-  blocks = fixations.fixated_blocks(looked_at)
-  np.save(cached, blocks)
-  return blocks
+  quarter = fixations.fixated_blocks(looked_at)
+  np.save(cached, quarter)
+  return quarter
 
 
 def _scores(
