@@ -120,7 +120,7 @@ class TrellisEncoder:
     ]
     self._dering(tables[0][0, 0])
     scales = (
-      self._tuning.luma_scale(quality),
+      self._tuning.luma_scale(quality, self._size[0] * self._size[1] / 1e6),
       self._tuning.chroma_lambda,
       self._tuning.chroma_lambda,
     )

@@ -23,6 +23,8 @@ class Tuning:
   Attributes:
     luma_lambda: (knob, scale) points: the luma lambda scale, linear in the table's knob between
       them and constant beyond; mozjpeg's own is MOZJPEG_LAMBDA_SCALE at every knob.
+    large_photo_lambda: (megapixels, multiplier) points: the first luma_lambda point's scale (the
+      Q50 size's) times this, linear in the image's area between them and constant beyond.
     chroma_lambda: the chroma lambda scale.
     luma_dc: multiplier on the DC entry of mozjpeg's luma table.
     chroma_dc: the same for chroma.
@@ -39,6 +41,13 @@ class Tuning:
     (65.0, MOZJPEG_LAMBDA_SCALE),
     (85.0, 0.5 * MOZJPEG_LAMBDA_SCALE),
   )
+  # Photos of a megapixel or more at their full size (issue 13's large photos; the tune split's
+  # scene_fixations photos above 0.8 MP, unscaled, 11 photos): 1.4 times the lambda at the Q50
+  # size gave SSIMULACRA 2 +0.19, PSNR-HVS-M where people look +0.8 dB over 1 times; on the
+  # validation split's 10 such photos +0.26, +0.54 dB and Butteraugli -0.009 (results/tuning.md).
+  # Below 0.8 MP (Kodak, the photos downscaled to 1024 px) it gained where people look but lost
+  # SSIMULACRA 2 and Butteraugli (tune split: Kodak -0.13, scene_fixations -0.07): 1 there.
+  large_photo_lambda: tuple[tuple[float, float], ...] = ((0.8, 1.0), (1.5, 1.4))
   # Halving or doubling chroma's lambda changed SSIMULACRA 2 by under 0.1 (tune split): mozjpeg's.
   chroma_lambda: float = MOZJPEG_LAMBDA_SCALE
   # DC steps half of mozjpeg's (tune split, all three sizes): smooth areas band less, which
@@ -63,10 +72,12 @@ class Tuning:
     areas, strengths = zip(*self.saliency_strength)
     return float(np.interp(megapixels, areas, strengths))
 
-  def luma_scale(self, knob: float) -> float:
-    """The luma lambda scale at a table knob."""
+  def luma_scale(self, knob: float, megapixels: float) -> float:
+    """The luma lambda scale at a table knob, for an image of this area."""
     knobs, scales = zip(*self.luma_lambda)
-    return float(np.interp(knob, knobs, scales))
+    areas, factors = zip(*self.large_photo_lambda)
+    first = scales[0] * float(np.interp(megapixels, areas, factors))
+    return float(np.interp(knob, knobs, (first, *scales[1:])))
 
 
 DEFAULT = Tuning()
