@@ -153,6 +153,26 @@ def test_strength_moves_the_salient_gain(block_maps):
   assert gains[0] + 0.15 < gains[1] < gains[2]
 
 
+def test_large_photos_get_a_larger_luma_lambda_at_the_q50_size():
+  """1.4x mozjpeg's lambda at knob 65 from 1.5 MP (none up to 0.8 MP): at one knob a 1.7 MP photo
+  comes out smaller than with the small photos' lambda, a 0.4 MP one the same."""
+  moz = tuning.MOZJPEG_LAMBDA_SCALE
+  assert tuning.DEFAULT.luma_scale(65.0, 0.4) == pytest.approx(moz)
+  assert tuning.DEFAULT.luma_scale(65.0, 1.15) == pytest.approx(1.2 * moz)
+  assert tuning.DEFAULT.luma_scale(65.0, 2.0) == pytest.approx(1.4 * moz)
+  assert tuning.DEFAULT.luma_scale(85.0, 2.0) == pytest.approx(0.5 * moz)
+  small_photo_lambda = tuning.Tuning(large_photo_lambda=((0.8, 1.0), (1.5, 1.0)))
+  small = read_rgb("kodim23.png")
+  large = np.tile(small, (2, 2, 1))[:1200, :1400]  # 1.68 MP.
+  for image, larger_lambda in ((small, False), (large, True)):
+    block_map = np.full(blocks.grid_shape(*image.shape[:2]), 0.5, np.float32)
+    sizes = [
+      len(encoder.compress(image, block_map, encoder.EncoderOptions(quality=50, tuning=t))[0])
+      for t in (tuning.DEFAULT, small_photo_lambda)
+    ]
+    assert (sizes[0] < sizes[1]) if larger_lambda else (sizes[0] == sizes[1]), sizes
+
+
 def test_trellis_tables_are_mozjpegs_with_finer_dc(block_maps):
   """Both tables are mozjpeg's at the knob except the DC step, which is half as coarse."""
   image = read_rgb("kodim23.png")
