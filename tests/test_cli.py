@@ -116,10 +116,7 @@ def test_compress_matches_the_size_of_opencv_q50(tmp_path):
 
 @pytest.mark.slow
 def test_two_jobs_write_the_same_files_and_lines_in_order_as_one(tmp_path):
-  inputs = tmp_path / "in"
-  inputs.mkdir()
-  for name in ("kodim21.png", "kodim23.png"):
-    (inputs / name).write_bytes((TESTDATA / name).read_bytes())
+  inputs = _testdata_folder(tmp_path / "in", "kodim21.png", "kodim23.png")
   _photo(inputs / "small.png")
   runs = {}
   for jobs in ("1", "2"):
@@ -134,10 +131,7 @@ def test_two_jobs_write_the_same_files_and_lines_in_order_as_one(tmp_path):
 
 @pytest.mark.slow
 def test_compress_folder_json_map_file_and_roi(tmp_path):
-  inputs = tmp_path / "in"
-  inputs.mkdir()
-  for name in ("kodim21.png", "kodim23.png"):
-    (inputs / name).write_bytes((TESTDATA / name).read_bytes())
+  inputs = _testdata_folder(tmp_path / "in", "kodim21.png", "kodim23.png")
   result = run_cli(
     "compress",
     str(inputs),
@@ -287,6 +281,14 @@ def _summary(output: str) -> str:
 
 def _lines(stderr: str, kind: str) -> list[str]:
   return [line for line in stderr.splitlines() if line.startswith(f"{kind}: ")]
+
+
+def _testdata_folder(folder: pathlib.Path, *names: str) -> pathlib.Path:
+  """A new folder holding copies of these testdata images."""
+  folder.mkdir()
+  for name in names:
+    (folder / name).write_bytes((TESTDATA / name).read_bytes())
+  return folder
 
 
 def _photo(path: pathlib.Path, height: int = 64, width: int = 96, name: str = "kodim23.png"):
