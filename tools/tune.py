@@ -140,11 +140,10 @@ def _scores(
 
 
 def _run(job: Job) -> dict:
-  set_name, name, _, quality, strength = job
+  set_name, name, path, quality, strength = job
   folder = pathlib.Path(_CACHE.value, set_name)
   rgb, block_map = (np.load(folder / f"{name}{end}") for end in (".npy", "_map.npy"))
-  fixated = folder / f"{name}_fixated.npy"
-  looked_at = np.load(fixated) if _FIXATIONS.value and fixated.exists() else None
+  looked_at = _fixated_blocks(folder, name, path, rgb.shape[:2])
   theirs = json.loads((folder / f"{name}.json").read_text())[str(quality)]
   data, report = encoder.compress(
     rgb,
@@ -176,7 +175,7 @@ def _jobs() -> list[Job]:
     set_name, _, folder = spec.partition("=")
     paths = [str(p) for p in files.list_images([folder])]
     for path in corpus.select(set_name, paths, _SPLIT.value):
-      if min(image_io.image_size(path)) < _MIN_SHORT_SIDE.value:
+      if _MIN_SHORT_SIDE.value and min(image_io.image_size(path)) < _MIN_SHORT_SIDE.value:
         continue
       for quality in map(int, _QUALITIES.value):
         for strength in map(float, _STRENGTHS.value):
