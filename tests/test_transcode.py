@@ -119,11 +119,12 @@ def test_the_top_of_the_knob_is_the_input_without_generation_loss():
   assert _score(image, pixels) < _score(image, data) - 2.0
 
 
+@pytest.mark.parametrize("quality", [75, 90])
 @pytest.mark.parametrize("name", ["kodim21", "kodim23"])
-def test_coefficients_beat_re_encoding_pixels_at_equal_size(name):
-  """At the size of libjpeg-turbo's quality 50, from quality 75 JPEGs (from quality 90 ones the
-  gain is smaller, and not on every image: results/transcode)."""
-  source = bad_inputs.jpeg_bytes(read_rgb(f"{name}.png"), quality=75)
+def test_coefficients_beat_re_encoding_pixels_at_equal_size(name, quality):
+  """At the size of libjpeg-turbo's quality 50, by half a point of SSIMULACRA 2 at least (issue
+  18; on Kodak at quality 90 the mean margin is 1.5, results/transcode)."""
+  source = bad_inputs.jpeg_bytes(read_rgb(f"{name}.png"), quality=quality)
   image = _decode(source)
   target = turbo.jpeg_size(image.rgb, 50)
   uniform = np.full(image.rgb.shape[:2], 0.5)
@@ -131,7 +132,7 @@ def test_coefficients_beat_re_encoding_pixels_at_equal_size(name):
   ours, report = encoder.compress_decoded(image, uniform, options)
   pixels, _ = encoder.compress(image.rgb, uniform, options)
   assert report.path == "coefficients" and len(ours) <= target and len(pixels) <= target
-  assert _score(image, ours) > _score(image, pixels)
+  assert _score(image, ours) > _score(image, pixels) + 0.5
 
 
 def test_the_map_moves_bits_to_the_salient_blocks():

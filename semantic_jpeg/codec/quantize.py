@@ -1,4 +1,4 @@
-"""Quantization tables (IJG, Robidoux), quality scaling and per-block dead-zone quantization.
+"""Quantization tables (IJG, Robidoux, jpegli), quality scaling, per-block dead-zone quantization.
 
 The encoder writes one fine base table per component for the whole image;
 each block then keeps only the coefficients that its own, coarser quality
@@ -36,6 +36,23 @@ ROBIDOUX_TABLE = np.array(
     [37, 40, 62, 74, 94, 124, 169, 238],
     [56, 53, 91, 106, 131, 169, 226, 311],
     [85, 75, 135, 156, 189, 238, 311, 418],
+  ],
+  dtype=np.int32,
+)
+
+# jpegli's luma table at quality 50 (libjxl's jpegli, YCbCr output, as pyjpegli writes it): far
+# flatter than Robidoux's (high frequencies 43 to 59 against 85 to 418), for an encoder that
+# drops high frequencies block by block instead (jpegli's adaptive dead zone, our trellis).
+JPEGLI_LUMA_TABLE = np.array(
+  [
+    [12, 10, 20, 21, 33, 34, 37, 38],
+    [10, 14, 20, 23, 34, 31, 39, 39],
+    [20, 20, 24, 27, 34, 38, 37, 41],
+    [21, 23, 27, 33, 41, 42, 42, 45],
+    [33, 34, 34, 41, 45, 48, 54, 54],
+    [34, 31, 38, 42, 48, 53, 50, 59],
+    [37, 39, 37, 42, 54, 50, 53, 53],
+    [38, 39, 41, 45, 54, 59, 53, 43],
   ],
   dtype=np.int32,
 )

@@ -3,16 +3,19 @@
 A JPEG's quantized coefficients (`jpeg_source`) are dequantized (levels x the file's steps: what
 every decoder inverts) and trellis-quantized again, block by block, on the file's own 8x8 grid and
 chroma subsampling: no inverse DCT, colour conversion, chroma resampling or re-blocking adds error,
-and distortion is measured against what the input decodes to. The knob, tables, lambdas and
+and distortion is measured against what the input decodes to. The knob's scaling, lambdas and
 saliency weighting are the trellis mode's (`modes.TrellisEncoder`, `plan.trellis_lambdas`), with
-three differences:
+four differences:
 
-- each written step is the whole multiple of the file's own nearest to the trellis mode's step
-  (never finer: a finer step holds nothing the file has), so that requantizing adds no rounding
-  of its own where the trellis keeps a level (`aligned_table`);
-- where the written step is coarser than the mode's (the file's own step, or a multiple rounded
-  up), distortion is weighted by (written / mode's step)^2, i.e. measured in the mode's steps:
-  the knob keeps raising quality up to the input itself (at 100, its own levels);
+- the basic tables are jpegli's flat luma table for all components, with the trellis mode's DC
+  steps (`basic_tables`): SSIMULACRA 2, the score JPEG inputs are recompressed to, and
+  Butteraugli prefer it to mozjpeg's steep table by far;
+- each written step is the whole multiple of the file's own nearest to the desired step (the
+  basic table's at the knob; never finer: a finer step holds nothing the file has), so that
+  requantizing adds no rounding of its own where the trellis keeps a level (`aligned_table`);
+- where the written step is coarser than the desired one (the file's own step, or a multiple
+  rounded up), distortion is weighted by (written / desired step)^2, i.e. measured in desired
+  steps: the knob keeps raising quality up to the input itself (at 100, its own levels);
 - the lambdas are `LAMBDA_FACTOR` times mozjpeg's at every knob (the trellis mode's are mozjpeg's
   or half of them, `tuning.Tuning.luma_lambda`).
 """
@@ -37,13 +40,13 @@ from semantic_jpeg.codec import tuning
 # DC steps, `modes.basic_tables`) on the first 40: 0.15 / 0.3 / 0.5 / 0.8 times mozjpeg's gave
 # +1.65 / +1.60 / +1.44 / +1.07 SSIMULACRA 2 over mozjpeg. 0.3 leaves the map more to move.
 LAMBDA_FACTOR = 0.3
-# The searches' first knobs, fitted on the median knobs reached on the tuning half of
-# scene_fixations (Q75 JPEGs; 60 images of at most 0.6 megapixels): the knob for the size of
-# libjpeg-turbo's quality Q is about 13 + 1.1 Q (Q 30 to 70), and the knob for a SSIMULACRA 2
-# target S about 69.4 + 1.15 (S - 80) (S 60 to 90). From other sources the knobs differ; the
-# searches correct the guess in a step or two.
-SIZE_GUESS = (13.0, 1.1)
-SCORE_GUESS = (80.0, 69.4, 1.15)
+# The searches' first knobs, fitted on the median knobs reached with `basic_tables` on the tuning
+# half of scene_fixations (Q75 JPEGs; 60 images of at most 0.6 megapixels): the knob for the size
+# of libjpeg-turbo's quality Q is about -4 + 1.46 Q (Q 30 and 50; at 70 the median is the top of
+# the knob), and the knob for a SSIMULACRA 2 target S about 57.6 + 1.35 (S - 80) (S 60 to 90).
+# From other sources the knobs differ; the searches correct the guess in a step or two.
+SIZE_GUESS = (-4.0, 1.46)
+SCORE_GUESS = (80.0, 57.6, 1.35)
 # Luma (vertical, horizontal) sampling factors the writer keeps, with chroma at (1, 1), by name.
 SUBSAMPLINGS = {(2, 2): "420", (1, 1): "444", (1, 2): "422", (2, 1): "440"}
 _MAX_STEP = 255  # Baseline tables hold 8-bit steps.
@@ -85,6 +88,24 @@ def source_subsampling(stored: jpeg_source.Coefficients) -> str | None:
   return SUBSAMPLINGS.get(luma)
 
 
+def basic_tables(params: tuning.Tuning) -> tuple[np.ndarray, np.ndarray]:
+  """The transcoder's (luma, chroma) basic tables: jpegli's luma table, DC the trellis mode's.
+
+  Fitted on the tuning half of scene_fixations (its first 40 images; Q75 JPEGs) against the
+  trellis mode's tables (mozjpeg's): at the size of libjpeg-turbo's quality 50 of the decoded
+  pixels SSIMULACRA 2 +5.7 (higher on 38 of 40), at SSIMULACRA 2 80 median size 0.887 times;
+  λ x 0.15 / 0.6 and DC steps x 0.75 changed neither by more than 0.04 and 0.005. The pixel
+  path keeps mozjpeg's: there the flat table costs PSNR-HVS-M where people look
+  (results/tuning.md).
+  """
+  tables = []
+  for mozjpeg in modes.basic_tables(params):
+    table = quantize.JPEGLI_LUMA_TABLE.astype(np.float64)
+    table[0, 0] = mozjpeg[0, 0]
+    tables.append(table)
+  return tables[0], tables[1]
+
+
 def aligned_table(desired: np.ndarray, step: np.ndarray) -> np.ndarray:
   """Each entry the whole multiple of the file's step nearest the desired step (1x at least)."""
   multiple = np.clip(np.rint(desired / step), 1, np.maximum(_MAX_STEP // step, 1))
@@ -110,7 +131,7 @@ class CoefficientEncoder:
     self._clock = clock
     self._policy = options.policy
     self._params = options.policy_params
-    self._basic = modes.basic_tables(options.tuning)
+    self._basic = basic_tables(options.tuning)
     self._saliency = saliency
     self._coefficients = stored.dequantized()
     self._sampling = stored.sampling if len(stored.components) > 1 else ((1, 1),)
