@@ -66,6 +66,7 @@ def test_folder_of_two_tiny_images_in_two_workers(tmp_path):
       "ssimulacra2",
       "salient_psnr",
       "salient_psnr_hvsm",
+      "salient_ssimulacra2",
       "map_weighted_psnr",
     ):
       assert float(row[key]) > 0, (row["encoder"], key)
@@ -136,6 +137,7 @@ def test_corpus_split_fixations_and_the_tuning_tool(tmp_path):
     rows = list(csv.DictReader(f))
   assert {r["image"] for r in rows} == {"003"} and len(rows) == 4
   assert all(float(r["fixation_psnr_hvsm"]) > 20 for r in rows)
+  assert all(float(r["ssimulacra2"]) < float(r["fixation_ssimulacra2"]) < 100 for r in rows)
   summary = (out / "summary.md").read_text()
   assert "## Against mozjpeg" in summary and "| Q50 |" in summary
 

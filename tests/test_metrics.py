@@ -22,6 +22,7 @@ ALL_KEYS = (
   "ssimulacra2",
   "salient_psnr",
   "salient_psnr_hvsm",
+  "salient_ssimulacra2",
   "map_weighted_psnr",
 )
 
@@ -85,6 +86,7 @@ def test_identical_images_give_each_metric_its_best_value(parrots):
     "ssimulacra2": 100.0,
     "salient_psnr": math.inf,
     "salient_psnr_hvsm": 100.0,
+    "salient_ssimulacra2": 100.0,
     "map_weighted_psnr": math.inf,
   }
 
@@ -132,12 +134,16 @@ def test_salient_metrics_ignore_damage_outside_salient_blocks(parrots):
   assert metrics.salient_psnr_hvsm(parrots, damaged, salient) == metrics.salient_psnr_hvsm(
     parrots, clean, salient
   )
+  assert metrics.salient_ssimulacra2(parrots, damaged, salient) == metrics.salient_ssimulacra2(
+    parrots, clean, salient
+  )
   assert metrics.psnr(parrots, damaged) < metrics.psnr(parrots, clean) - 3
 
   only_outside = parrots.copy()
   only_outside[SIDE // 2 :] = damaged[SIDE // 2 :]
   assert metrics.salient_psnr(parrots, only_outside, salient) == math.inf
   assert metrics.salient_psnr_hvsm(parrots, only_outside, salient) == 100.0
+  assert metrics.salient_ssimulacra2(parrots, only_outside, salient) == 100.0
   assert metrics.psnr(parrots, only_outside) < 40
 
 
@@ -151,6 +157,18 @@ def test_salient_psnr_hvsm_tiles_are_the_jpeg_blocks(parrots):
   assert metrics.salient_psnr_hvsm(parrots, damaged, np.ones_like(block)) == pytest.approx(
     metrics.psnr_hvsm(parrots, damaged), abs=1e-12
   )
+
+
+def test_salient_ssimulacra2_is_the_whole_score_when_every_block_is_salient(parrots):
+  distorted = jpeg(parrots, 30)
+  everywhere = np.ones(grid(parrots), dtype=bool)
+  assert metrics.salient_ssimulacra2(parrots, distorted, everywhere) == metrics.ssimulacra2(
+    parrots, distorted
+  )
+  top = metrics.salient_ssimulacra2(parrots, distorted, top_half(parrots))
+  assert metrics.ssimulacra2(parrots, distorted) < top < 100.0
+  with pytest.raises(ValueError, match="no 8x8 block is salient"):
+    metrics.salient_ssimulacra2(parrots, distorted, ~everywhere)
 
 
 def test_psnr_hvs_skips_partial_edge_blocks(parrots):
@@ -248,7 +266,7 @@ def test_full_reference_keys(parrots):
   assert tuple(fast) == ("psnr", "ssim", "psnr_hvs", "psnr_hvsm", "ssimulacra2")
   salient = np.ones(grid(small), dtype=bool)
   assert tuple(metrics.full_reference(small, small, salient_blocks=salient, slow=False)) == (
-    tuple(fast) + ("salient_psnr", "salient_psnr_hvsm")
+    tuple(fast) + ("salient_psnr", "salient_psnr_hvsm", "salient_ssimulacra2")
   )
   assert tuple(metrics.full_reference(small, small, block_map=np.ones(grid(small)))) == (
     ALL_KEYS[:7] + ("map_weighted_psnr",)

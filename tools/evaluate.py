@@ -87,7 +87,9 @@ _REPORTED = metrics.PAPER_METRICS + (
   "salient_psnr_hvsm",
   "salient_psnr_hvsm_top10",
   "salient_psnr_hvsm_top50",
+  "salient_ssimulacra2",
   "fixation_psnr_hvsm",
+  "fixation_ssimulacra2",
   "map_weighted_psnr",
   "butteraugli_pnorm3",
   "top1_same",
@@ -237,13 +239,22 @@ def _against_mozjpeg(rows: list[dict], settings: evaluation.Settings) -> list[st
     return []
   by = {(r["image"], r["encoder"], r["quality"]): r for r in rows}
   images = sorted({r["image"] for r in rows})
-  keys = [k for k in ("salient_psnr_hvsm", "fixation_psnr_hvsm") if k in rows[0]]
+  keys = [
+    k
+    for k in (
+      "salient_psnr_hvsm",
+      "fixation_psnr_hvsm",
+      "salient_ssimulacra2",
+      "fixation_ssimulacra2",
+    )
+    if k in rows[0]
+  ]
   has_butteraugli = "butteraugli_pnorm3" in rows[0]
   header = (
     "| target | control − mozjpeg, SSIMULACRA 2 | default − mozjpeg, SSIMULACRA 2 | default "
     "within 1.0 of mozjpeg | "
     + ("Butteraugli 3-norm, default / mozjpeg | " if has_butteraugli else "")
-    + "".join(f"{k} default − mozjpeg (dB) | " for k in keys)
+    + "".join(f"{k} default − mozjpeg{' (dB)' * k.endswith('hvsm')} | " for k in keys)
   )
   lines = [
     "## Against mozjpeg",

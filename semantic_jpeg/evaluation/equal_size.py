@@ -145,12 +145,14 @@ def _semantic_consistency(
 def _extra_scores(
   rgb: np.ndarray, decoded: np.ndarray, fixated: np.ndarray | None
 ) -> dict[str, float]:
-  """Butteraugli's 3-norm (where installed) and PSNR-HVS-M where people looked (if known)."""
+  """Butteraugli's 3-norm (where installed); PSNR-HVS-M and SSIMULACRA 2 where people looked
+  (if known)."""
   scores = {}
   if butteraugli.available():
     scores["butteraugli_pnorm3"] = butteraugli.pnorm3(rgb, decoded)
   if fixated is not None:
     scores["fixation_psnr_hvsm"] = metrics.salient_psnr_hvsm(rgb, decoded, fixated)
+    scores["fixation_ssimulacra2"] = metrics.salient_ssimulacra2(rgb, decoded, fixated)
   return scores
 
 
