@@ -17,8 +17,9 @@ centre Gaussian, at each image's resolution. Writes summary.md (tables for all i
 those with a short side of 400 pixels or more), per_image.csv and maps.png (photos, fixation
 density, maps). With --encode, it also compresses the large photos at the size of
 libjpeg-turbo's quality-50 file (each with the map of the readout that never saw it) and
-scores PSNR-HVS-M in the quarter of 8x8 blocks people look at most: the default encoder, its
---strength 0 control, and rate-matched mozjpeg.
+scores PSNR-HVS-M and SSIMULACRA 2 in the quarter of 8x8 blocks people look at most: the default
+encoder on the pixel and on the coefficient path, each with its --strength 0 control, and
+rate-matched mozjpeg.
 """
 
 import os
@@ -200,40 +201,76 @@ def _figure(path: pathlib.Path, data, maps_of, image_dir: pathlib.Path, count: i
 
 
 def _encode(data, fold_models, fold_of, image_dir) -> list[str]:
-  """PSNR-HVS-M where people look most, at the libjpeg-turbo Q50 size, on the large photos."""
-  scores = {"default": [], "strength 0": [], "mozjpeg": []}
+  """PSNR-HVS-M and SSIMULACRA 2 where people look most, at the libjpeg-turbo Q50 size, on the
+  large photos: the pixel path (as for PNG inputs) and the coefficient path (what the command
+  line does with these JPEGs), each with its strength-0 control, and mozjpeg."""
+  scores = {key: {"hvsm": [], "ss2": [], "whole": []} for key in _ENCODED}
   large = [n for n, f in data.items() if min(f.shape) >= LARGE_SIDE]
+  kept = 0
   for name in tqdm.tqdm(large, desc="encoding", unit="image"):
-    rgb = image_io.read_image(image_dir / name).rgb
-    block_map = model_lib.compute_map(fold_models[fold_of[name]], rgb).block_map
-    target = turbo.jpeg_size(rgb, QUALITY)
-    files_ = {
-      "default": encoder.compress(rgb, block_map, encoder.EncoderOptions(target_size=target))[0],
-      "strength 0": encoder.compress(
-        rgb, block_map, encoder.EncoderOptions(target_size=target, strength=0.0)
-      )[0],
-      "mozjpeg": baselines.rate_matched("mozjpeg", rgb, target, guess=QUALITY).data,
-    }
+    image = image_io.read_image(image_dir / name)
+    block_map = model_lib.compute_map(fold_models[fold_of[name]], image.rgb).block_map
+    files_, input_kept = _encoded(image, block_map)
+    kept += input_kept
     looked_at = fixations_lib.fixated_blocks(data[name])
     for key, data_ in files_.items():
-      scores[key].append(metrics.salient_psnr_hvsm(rgb, turbo.decode(data_), looked_at))
-  mean = {k: statistics.fmean(v) for k, v in scores.items()}
-  gains = [d - z for d, z in zip(scores["default"], scores["strength 0"])]
-  return [
+      decoded = turbo.decode(data_)
+      scores[key]["hvsm"].append(metrics.salient_psnr_hvsm(image.rgb, decoded, looked_at))
+      scores[key]["ss2"].append(metrics.salient_ssimulacra2(image.rgb, decoded, looked_at))
+      scores[key]["whole"].append(metrics.ssimulacra2(image.rgb, decoded))
+  mean = {k: {m: statistics.fmean(v) for m, v in by.items()} for k, by in scores.items()}
+  lines = [
     f"### Where people look: compression at the libjpeg-turbo Q{QUALITY} size ({len(large)} photos "
     f"with a short side of {LARGE_SIDE} px or more)",
     "",
-    "PSNR-HVS-M (dB) in the quarter of 8x8 blocks with the highest fixation density; each photo "
-    "compressed with the map of the readout that was not trained on it.",
+    "In the quarter of 8x8 blocks with the highest fixation density: PSNR-HVS-M (dB) and "
+    "SSIMULACRA 2 of the photo with only those blocks' errors; each photo compressed with the "
+    "map of the readout that was not trained on it. The photos are JPEGs: the command line "
+    "requantizes them in the coefficient domain, a PNG input takes the pixel path.",
     "",
-    "| encoder | PSNR-HVS-M | default minus this |",
-    "|---|---:|---:|",
-    *(f"| {k} | {v:.2f} | {mean['default'] - v:+.2f} |" for k, v in mean.items()),
-    "",
-    f"The default beats its own strength-0 control on {sum(g > 0 for g in gains)} of "
-    f"{len(gains)} photos.",
+    "| encoder | PSNR-HVS-M there | minus mozjpeg | SSIMULACRA 2 there | minus mozjpeg "
+    "| whole-image SSIMULACRA 2 |",
+    "|---|---:|---:|---:|---:|---:|",
+  ]
+  moz = mean["mozjpeg"]
+  for key, by in mean.items():
+    lines.append(
+      f"| {_ENCODED[key]} | {by['hvsm']:.2f} | {by['hvsm'] - moz['hvsm']:+.2f} | "
+      f"{by['ss2']:.2f} | {by['ss2'] - moz['ss2']:+.2f} | {by['whole']:.2f} |"
+    )
+  for path in ("pixels", "coefficients"):
+    gains = [d - z for d, z in zip(scores[path]["hvsm"], scores[f"{path} 0"]["hvsm"])]
+    lines.append(
+      f"\n{_ENCODED[path]}: PSNR-HVS-M there {statistics.fmean(gains):+.2f} dB over its "
+      f"strength-0 control, higher on {sum(g > 0 for g in gains)} of {len(gains)} photos."
+    )
+  return lines + [
+    f"\nThe coefficient path kept the input (smaller than the target) for {kept} photos.",
     "",
   ]
+
+
+# Encoders of `_encode`, by key.
+_ENCODED = {
+  "pixels": "default, pixel path",
+  "pixels 0": "strength 0, pixel path",
+  "coefficients": "default, coefficient path",
+  "coefficients 0": "strength 0, coefficient path",
+  "mozjpeg": "mozjpeg",
+}
+
+
+def _encoded(image: image_io.DecodedImage, block_map: np.ndarray) -> tuple[dict[str, bytes], bool]:
+  """Each of `_ENCODED`'s files at the Q50 size; whether the coefficient path kept the input."""
+  target = turbo.jpeg_size(image.rgb, QUALITY)
+  files_ = {"mozjpeg": baselines.rate_matched("mozjpeg", image.rgb, target, guess=QUALITY).data}
+  input_kept = False
+  for suffix, strength in (("", 1.0), (" 0", 0.0)):
+    options = encoder.EncoderOptions(target_size=target, strength=strength)
+    files_["pixels" + suffix] = encoder.compress(image.rgb, block_map, options)[0]
+    files_["coefficients" + suffix], report = encoder.compress_decoded(image, block_map, options)
+    input_kept |= report.written != "encoded"
+  return {key: files_[key] for key in _ENCODED}, input_kept
 
 
 def main(argv: list[str]) -> None:
