@@ -41,7 +41,7 @@ CPU, time.perf_counter, median of 3, after one warm-up call): psnr 8 ms,
 ssim 60 ms, ms_ssim 100 ms, vifp 0.9 s, psnr_hvs 45 ms, psnr_hvsm 45 ms,
 ssimulacra2 40 ms (the package: 0.35 s), salient_psnr 8 ms, salient_psnr_hvsm 45 ms,
 salient_ssimulacra2 as ssimulacra2, map_weighted_psnr 8 ms; full_reference 1.6 s,
-0.6 s with slow=False (before salient_ssimulacra2 joined it).
+0.6 s with slow=False (without salient_blocks or block_map, which add their metrics' costs).
 
 The package definitions were checked against the papers and the authors'
 code: psnr-hvsm matches psnrhvsm.m (grid-aligned blocks, step 8, while the
