@@ -20,6 +20,8 @@ four differences:
   or half of them, `tuning.Tuning.luma_lambda`).
 """
 
+import dataclasses
+
 import numpy as np
 
 from semantic_jpeg import image_io
@@ -95,15 +97,10 @@ def basic_tables(params: tuning.Tuning) -> tuple[np.ndarray, np.ndarray]:
   trellis mode's tables (mozjpeg's): at the size of libjpeg-turbo's quality 50 of the decoded
   pixels SSIMULACRA 2 +5.7 (higher on 38 of 40), at SSIMULACRA 2 80 median size 0.887 times;
   λ x 0.15 / 0.6 and DC steps x 0.75 changed neither by more than 0.04 and 0.005. The pixel
-  path keeps mozjpeg's: there the flat table costs PSNR-HVS-M where people look
-  (results/tuning.md).
+  path keeps mozjpeg's by default (`tuning.Tuning.table`): there the flat table costs PSNR-HVS-M
+  where people look, though SSIMULACRA 2 and Butteraugli prefer it there too (results/tuning.md).
   """
-  tables = []
-  for mozjpeg in modes.basic_tables(params):
-    table = quantize.JPEGLI_LUMA_TABLE.astype(np.float64)
-    table[0, 0] = mozjpeg[0, 0]
-    tables.append(table)
-  return tables[0], tables[1]
+  return modes.basic_tables(dataclasses.replace(params, table="jpegli"))
 
 
 def aligned_table(desired: np.ndarray, step: np.ndarray) -> np.ndarray:

@@ -10,10 +10,14 @@ import dataclasses
 
 import numpy as np
 
+from semantic_jpeg.codec import quantize
+
 # mozjpeg's trellis lambda in our units (distortion in table steps squared, rate in bits): its
 # lambda_log_scale1 = 14.75 and lambda_log_scale2 = 16.5 with 1 / q^2 per coefficient (mozjpeg's
 # quantize_trellis, 'mode 1'), where our distortion is 1/64 of its own (its DCT is 8 times ours).
 MOZJPEG_LAMBDA_SCALE = 1.0 / 64.0
+# The basic tables' shapes (`Tuning.table`), at quality 50.
+TABLE_SHAPES = {"mozjpeg": quantize.ROBIDOUX_TABLE, "jpegli": quantize.JPEGLI_LUMA_TABLE}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +32,9 @@ class Tuning:
     chroma_lambda: the chroma lambda scale.
     luma_dc: multiplier on the DC entry of mozjpeg's luma table.
     chroma_dc: the same for chroma.
+    table: the basic tables' AC shape, for both components: "mozjpeg" (Robidoux's, steep) or
+      "jpegli" (jpegli's luma table, flat); DC steps are mozjpeg's times luma_dc and chroma_dc
+      with either.
     saliency_strength: (megapixels, multiplier) points: the map's effect at strength 1 (see
       `plan.trellis_lambdas`), linear in the image's area between them and constant beyond.
     background_cap: largest factor the map may raise a background block's lambda by.
@@ -56,6 +63,10 @@ class Tuning:
   # 0.35 measured the same as 0.5, 0.7 less.
   luma_dc: float = 0.5
   chroma_dc: float = 0.5
+  # The pixel path's: PSNR-HVS-M, which issues 13 and 14 measure the salient quarter with, prefers
+  # mozjpeg's by 1 to 3 dB; SSIMULACRA 2 and Butteraugli prefer jpegli's, over the whole image and
+  # where people look (tune split, results/tuning.md). The transcoder always writes jpegli's.
+  table: str = "mozjpeg"
   # Saliency (tune split, map's top quarter, continuous policy's defaults: coverage 0.25, softness
   # 0.2; increases capped at 2 and halved at a mean AC energy of 200). With the CAM map, strength 1
   # kept scene_fixations' Q50 size within 1.0 SSIMULACRA 2 of mozjpeg on 92 % of images, 1.5 on
@@ -67,6 +78,10 @@ class Tuning:
   saliency_strength: tuple[tuple[float, float], ...] = ((0.1, 1.0), (0.25, 2.0))
   background_cap: float = 2.0
   flat_energy: float = 200.0
+
+  def __post_init__(self):
+    if self.table not in TABLE_SHAPES:
+      raise ValueError(f"table must be one of {sorted(TABLE_SHAPES)}, not {self.table!r}")
 
   def strength_at(self, megapixels: float) -> float:
     """The saliency strength multiplier for an image of this area."""
