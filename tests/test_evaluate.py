@@ -162,5 +162,8 @@ def test_corpus_split_fixations_and_the_tuning_tool(tmp_path):
       if f"| scene_fixations | {strength} | 50 | 1 |" in line
     )
     assert row.count(" dB (1) |") == 2, row
+    cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+    float(cells[9])  # SSIMULACRA 2 where people looked; Butteraugli only with --butteraugli.
+    assert cells[10] == "", row
   too_small = run_tune(97)
   assert too_small.returncode != 0 and "no images" in too_small.stderr

@@ -171,6 +171,13 @@ def test_salient_ssimulacra2_is_the_whole_score_when_every_block_is_salient(parr
     metrics.salient_ssimulacra2(parrots, distorted, ~everywhere)
 
 
+def test_salient_errors_only_takes_the_salient_blocks_from_the_distorted_image(parrots):
+  distorted = jpeg(parrots, 30)
+  composite = metrics.salient_errors_only(parrots, distorted, top_half(parrots))
+  np.testing.assert_array_equal(composite[: SIDE // 2], distorted[: SIDE // 2])
+  np.testing.assert_array_equal(composite[SIDE // 2 :], parrots[SIDE // 2 :])
+
+
 def test_psnr_hvs_skips_partial_edge_blocks(parrots):
   distorted = jpeg(parrots, 30)
   edge, inner = (slice(0, 77), slice(0, 101)), (slice(0, 72), slice(0, 96))

@@ -11,10 +11,11 @@ Our encoder runs with the Tuning given by --override (fields of `Tuning`, Python
 --strengths value.
 Prints, per set and rate: the mean SSIMULACRA 2 difference to mozjpeg, the share of images within
 1.0 of it, with --butteraugli the 3-norm difference (lower is better), PSNR-HVS-M over the map's
-top quarter of blocks and, for photos with rows in --fixations, over the quarter of blocks with
-the highest fixation density (where people look). Images larger than --max_side are
-area-downscaled first (as tools/evaluate.py does with the same flag); --min_short_side keeps only
-photos whose short side is at least that long.
+top quarter of blocks and, for photos with rows in --fixations, in the quarter of blocks with
+the highest fixation density (where people look): PSNR-HVS-M, and SSIMULACRA 2 and (with
+--butteraugli) Butteraugli of the photo with only those blocks' errors. Images larger than
+--max_side are area-downscaled first (as tools/evaluate.py does with the same flag);
+--min_short_side keeps only photos whose short side is at least that long.
 """
 
 import os
@@ -93,7 +94,9 @@ def _prepare(set_name: str, name: str, path: str, model) -> None:
   known = json.loads(record.read_text()) if record.exists() else {}
   for quality in map(int, _QUALITIES.value):
     wanted = {"butteraugli"} if _BUTTERAUGLI.value else set()
-    wanted |= {"fixated_psnr_hvsm"} if looked_at is not None else set()
+    if looked_at is not None:
+      wanted |= {"fixated_psnr_hvsm", "fixated_ssimulacra2"}
+      wanted |= {"fixated_butteraugli"} if _BUTTERAUGLI.value else set()
     if str(quality) in known and wanted <= set(known[str(quality)]):
       continue
     target = turbo.jpeg_size(rgb, quality)
@@ -134,8 +137,12 @@ def _scores(
   }
   if looked_at is not None:
     scores["fixated_psnr_hvsm"] = metrics.salient_psnr_hvsm(rgb, decoded, looked_at)
+    scores["fixated_ssimulacra2"] = metrics.salient_ssimulacra2(rgb, decoded, looked_at)
   if _BUTTERAUGLI.value:
     scores["butteraugli"] = butteraugli.pnorm3(rgb, decoded)
+    if looked_at is not None:
+      only_there = metrics.salient_errors_only(rgb, decoded, looked_at)
+      scores["fixated_butteraugli"] = butteraugli.pnorm3(rgb, only_there)
   return scores
 
 
@@ -183,28 +190,41 @@ def _jobs() -> list[Job]:
   return jobs
 
 
+_COLUMNS = (
+  "ssimulacra2",
+  "butteraugli",
+  "salient_psnr_hvsm",
+  "fixated_psnr_hvsm",
+  "fixated_ssimulacra2",
+  "fixated_butteraugli",
+)
+
+
 def _table(rows: list[dict]) -> str:
   groups = collections.defaultdict(list)
   for row in rows:
     groups[row["set"], row["strength"], row["quality"]].append(row)
   lines = [
     "| set | strength | Q | images | SSIMULACRA 2 − mozjpeg | within 1.0 | Butteraugli − mozjpeg "
-    "| salient PSNR-HVS-M − mozjpeg | where people look − mozjpeg |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| salient PSNR-HVS-M − mozjpeg | where people look − mozjpeg: PSNR-HVS-M "
+    "| SSIMULACRA 2 | Butteraugli |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
   ]
   for (set_name, strength, quality), group in sorted(groups.items()):
     cells = []
-    for key in ("ssimulacra2", "butteraugli", "salient_psnr_hvsm", "fixated_psnr_hvsm"):
+    for key in _COLUMNS:
       deltas = np.array(
         [r.get(f"ours_{key}", np.nan) - r.get(f"mozjpeg_{key}", np.nan) for r in group]
       )
-      if key == "butteraugli":
-        cells.append(f"{np.mean(deltas):+.3f}")
-      elif key == "ssimulacra2":
+      known = deltas[~np.isnan(deltas)]
+      if key == "ssimulacra2":
         cells += [f"{np.mean(deltas):+.2f}", f"{np.mean(deltas >= -1.0):.0%}"]
+      elif not len(known):
+        cells.append("")
+      elif key.endswith("psnr_hvsm"):
+        cells.append(f"{np.mean(known):+.2f} dB ({len(known)})")
       else:
-        known = deltas[~np.isnan(deltas)]
-        cells.append(f"{np.mean(known):+.2f} dB ({len(known)})" if len(known) else "")
+        cells.append(f"{np.mean(known):+.3f}" if "butteraugli" in key else f"{np.mean(known):+.2f}")
     lines.append(
       f"| {set_name} | {strength:g} | {quality} | {len(group)} | " + " | ".join(cells) + " |"
     )

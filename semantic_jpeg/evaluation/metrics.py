@@ -166,16 +166,24 @@ def salient_psnr_hvsm(
   return _hvs_db(tiles[salient].mean())
 
 
-def salient_ssimulacra2(
+def salient_errors_only(
   reference: np.ndarray, distorted: np.ndarray, salient_blocks: np.ndarray
-) -> float:
-  """SSIMULACRA 2 with only the salient 8x8 blocks' errors (the rest is the reference's)."""
+) -> np.ndarray:
+  """The distorted image in the salient 8x8 blocks, the reference elsewhere: scored against the
+  reference, any whole-image metric measures how visible the salient blocks' errors are."""
   _check_pair(reference, distorted)
   mask = block_mask(salient_blocks, *reference.shape[:2])
   if not mask.any():
     raise ValueError("no 8x8 block is salient")
   mask = mask if reference.ndim == 2 else mask[..., None]
-  return ssimulacra2(reference, np.where(mask, distorted, reference))
+  return np.where(mask, distorted, reference)
+
+
+def salient_ssimulacra2(
+  reference: np.ndarray, distorted: np.ndarray, salient_blocks: np.ndarray
+) -> float:
+  """SSIMULACRA 2 with only the salient 8x8 blocks' errors (the rest is the reference's)."""
+  return ssimulacra2(reference, salient_errors_only(reference, distorted, salient_blocks))
 
 
 def map_weighted_psnr(reference: np.ndarray, distorted: np.ndarray, block_map: np.ndarray) -> float:
