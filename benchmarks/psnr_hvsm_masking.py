@@ -113,16 +113,12 @@ def _masked_block(scaled, free, lam, symbol_bits, levels_out):
     edge = int(math.ceil(scaled[k] - free[k]))
     best_cost, best_parent, best_level = 1e300, 0, 0
     for candidate in range(top + 2):
-      if candidate == top + 1:
-        if edge < 1 or edge >= rounded - 1:
-          continue
-        level = edge
-      elif candidate < top - 1:
-        level = (1 << (candidate + 1)) - 1
+      if candidate == top + 1:  # The level at the edge of the free zone, if not among the others.
+        level = edge if 1 <= edge < rounded - 1 else 0
       else:
-        level = rounded - top + candidate
-        if level < 1 or (candidate == top - 1 and top > 1 and level == (1 << (top - 1)) - 1):
-          continue
+        level = trellis.candidate_level(candidate, top, rounded)
+      if level == 0:
+        continue
       size = huffman.magnitude_category(level)
       excess = max(0.0, abs(scaled[k] - level) - free[k])
       for state in range(states):

@@ -29,6 +29,19 @@ _AC_LIMIT = 1023  # Baseline magnitude category 10.
 _DC_RANGE = (-1024, 1023)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def candidate_level(candidate: int, top: int, rounded: int) -> int:
+  """mozjpeg's candidate levels at a position whose rounded level is `rounded`, of magnitude
+  category `top`: for candidate 0 .. top - 2 the largest level of each smaller category (1, 3,
+  7, ...), then the level below the rounded one and the rounded one; 0 where that repeats one."""
+  if candidate < top - 1:
+    return (1 << (candidate + 1)) - 1
+  level = rounded - top + candidate
+  if level < 1 or (candidate == top - 1 and top > 1 and level == (1 << (top - 1)) - 1):
+    return 0
+  return level
+
+
 @numba.njit(cache=True, nogil=True)
 def _quantize_block(
   scaled, weights, lam, symbol_bits, levels_out, prefix, positions, costs, parents, chosen
@@ -52,14 +65,9 @@ def _quantize_block(
     best_level = 0
     top = huffman.magnitude_category(rounded)
     for candidate in range(top + 1):
-      # mozjpeg's candidates, the largest level of each smaller magnitude category (1, 3, 7, ...),
-      # then the rounded level and the one below it.
-      if candidate < top - 1:
-        level = (1 << (candidate + 1)) - 1
-      else:
-        level = rounded - top + candidate
-        if level < 1 or (candidate == top - 1 and top > 1 and level == (1 << (top - 1)) - 1):
-          continue
+      level = candidate_level(candidate, top, rounded)
+      if level == 0:
+        continue
       size = huffman.magnitude_category(level)
       error = scaled[k] - level
       distortion = weights[k] * error * error
