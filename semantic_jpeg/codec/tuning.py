@@ -64,8 +64,9 @@ class Tuning:
   luma_dc: float = 0.5
   chroma_dc: float = 0.5
   # The pixel path's: PSNR-HVS-M, which issues 13 and 14 measure the salient quarter with, prefers
-  # mozjpeg's by 1 to 3 dB; SSIMULACRA 2 and Butteraugli prefer jpegli's, over the whole image and
-  # where people look (tune split, results/tuning.md). The transcoder always writes jpegli's.
+  # mozjpeg's there by 0.6 to 3.8 dB; SSIMULACRA 2 and Butteraugli prefer jpegli's, over the whole
+  # image and where people look (tune and validation splits, unseen sets, Q50 to Q90 sizes;
+  # results/tuning.md). The transcoder always writes jpegli's.
   table: str = "mozjpeg"
   # Saliency (tune split, map's top quarter, continuous policy's defaults: coverage 0.25, softness
   # 0.2; increases capped at 2 and halved at a mean AC energy of 200). With the CAM map, strength 1
