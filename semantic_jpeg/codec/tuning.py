@@ -64,7 +64,7 @@ class Tuning:
   luma_dc: float = 0.5
   chroma_dc: float = 0.5
   # The pixel path's: PSNR-HVS-M, which issues 13 and 14 measure the salient quarter with, prefers
-  # mozjpeg's there by 0.6 to 3.8 dB; SSIMULACRA 2 and Butteraugli prefer jpegli's, over the whole
+  # mozjpeg's there by up to 4.9 dB; SSIMULACRA 2 and Butteraugli prefer jpegli's, over the whole
   # image and where people look (tune and validation splits, unseen sets, Q50 to Q90 sizes;
   # results/tuning.md). The transcoder always writes jpegli's.
   table: str = "mozjpeg"
