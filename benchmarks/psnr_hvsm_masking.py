@@ -77,7 +77,6 @@ _MASK_WEIGHTS = np.array(
   ]
 ).ravel()
 _ENCODERS = ("mozjpeg", "default", "masking, every block", "masking / 2, the map's quarter")
-_SCORES = ("looked_hvsm", "looked_ssimulacra2", "looked_butteraugli", "ssimulacra2", "butteraugli")
 
 
 def masking_thresholds(coefficients: np.ndarray) -> np.ndarray:
@@ -188,14 +187,18 @@ def _masking_trellis(scale: np.ndarray):
     trellis.quantize_components = plain
 
 
-def _scores(rgb: np.ndarray, data: bytes, looked_at: np.ndarray) -> list[float]:
+def _scores(
+  reference: ssimulacra2.Reference, rgb: np.ndarray, data: bytes, looked_at: np.ndarray
+) -> list[float]:
+  """[PSNR-HVS-M, SSIMULACRA 2, Butteraugli] where people look, then SSIMULACRA 2 and Butteraugli
+  of the whole photo."""
   decoded = turbo.decode(data)
   only_there = metrics.salient_errors_only(rgb, decoded, looked_at)
   return [
     metrics.salient_psnr_hvsm(rgb, decoded, looked_at),
-    ssimulacra2.ssimulacra2(rgb, only_there),
+    reference.score(only_there),
     butteraugli.pnorm3(rgb, only_there),
-    ssimulacra2.ssimulacra2(rgb, decoded),
+    reference.score(decoded),
     butteraugli.pnorm3(rgb, decoded),
   ]
 
@@ -217,7 +220,8 @@ def _photo(job: tuple[str, np.ndarray, np.ndarray, np.ndarray]) -> dict[str, lis
     with _masking_trellis(scale):
       files_written[label] = encoder.compress(rgb, block_map, options)[0]
   print(name, flush=True)
-  return {label: _scores(rgb, data, looked_at) for label, data in files_written.items()}
+  reference = ssimulacra2.Reference(rgb)
+  return {label: _scores(reference, rgb, data, looked_at) for label, data in files_written.items()}
 
 
 def _jobs() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:

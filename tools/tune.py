@@ -129,19 +129,20 @@ def _fixated_blocks(
 def _scores(
   rgb: np.ndarray, decoded: np.ndarray, block_map: np.ndarray, looked_at: np.ndarray | None
 ) -> dict:
+  reference = ssimulacra2.Reference(rgb)  # Prepared once for the whole photo and the quarter.
   scores = {
-    "ssimulacra2": ssimulacra2.ssimulacra2(rgb, decoded),
+    "ssimulacra2": reference.score(decoded),
     "salient_psnr_hvsm": metrics.salient_psnr_hvsm(
       rgb, decoded, equal_size.salient_blocks(block_map)
     ),
   }
   if looked_at is not None:
+    only_there = metrics.salient_errors_only(rgb, decoded, looked_at)
     scores["fixated_psnr_hvsm"] = metrics.salient_psnr_hvsm(rgb, decoded, looked_at)
-    scores["fixated_ssimulacra2"] = metrics.salient_ssimulacra2(rgb, decoded, looked_at)
+    scores["fixated_ssimulacra2"] = reference.score(only_there)
   if _BUTTERAUGLI.value:
     scores["butteraugli"] = butteraugli.pnorm3(rgb, decoded)
     if looked_at is not None:
-      only_there = metrics.salient_errors_only(rgb, decoded, looked_at)
       scores["fixated_butteraugli"] = butteraugli.pnorm3(rgb, only_there)
   return scores
 
