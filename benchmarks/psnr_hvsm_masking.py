@@ -92,14 +92,11 @@ def masking_thresholds(coefficients: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _masked_block(scaled, free, lam, symbol_bits, levels_out):
+def _masked_block(
+  scaled, free, lam, symbol_bits, levels_out, prefix, positions, costs, parents, chosen
+):
   """`trellis._quantize_block` with errors below `free` (in steps) not counted, and the level at
-  the edge of that zone among the candidates."""
-  prefix = np.zeros(64)
-  positions = np.zeros(64, np.int64)
-  costs = np.zeros(64)
-  parents = np.zeros(64, np.int64)
-  chosen = np.zeros(64, np.int64)
+  the edge of that zone among the candidates; the last five arrays are its work space."""
   for k in range(1, 64):
     excess = max(0.0, scaled[k] - free[k])
     prefix[k] = prefix[k - 1] + excess * excess
@@ -148,17 +145,34 @@ def _masked_blocks(coefficients, table, lambdas, symbol_bits, thresholds):
   """(B, 64) natural-order coefficients -> int16 levels; DC rounded."""
   zigzag = quantize.ZIGZAG
   levels = np.zeros((coefficients.shape[0], 64), np.int16)
-  scaled, free, chosen = np.zeros(64), np.zeros(64), np.zeros(64, np.int64)
+  scaled, free, block_levels = np.zeros(64), np.zeros(64), np.zeros(64, np.int64)
+  prefix, costs = np.zeros(64), np.zeros(64)
+  positions, parents, chosen = (
+    np.zeros(64, np.int64),
+    np.zeros(64, np.int64),
+    np.zeros(64, np.int64),
+  )
   for block in range(coefficients.shape[0]):
     dc = coefficients[block, 0] / table[0]
     levels[block, 0] = int(min(max(math.floor(abs(dc) + 0.5) * np.sign(dc), -1024), 1023))
     for k in range(1, 64):
       scaled[k] = abs(coefficients[block, zigzag[k]]) / table[zigzag[k]]
       free[k] = thresholds[block] / _MASK_WEIGHTS[zigzag[k]] / table[zigzag[k]]
-    _masked_block(scaled, free, lambdas[block], symbol_bits, chosen)
+    _masked_block(
+      scaled,
+      free,
+      lambdas[block],
+      symbol_bits,
+      block_levels,
+      prefix,
+      positions,
+      costs,
+      parents,
+      chosen,
+    )
     for k in range(1, 64):
       sign = 1 if coefficients[block, zigzag[k]] >= 0 else -1
-      levels[block, zigzag[k]] = sign * chosen[k]
+      levels[block, zigzag[k]] = sign * block_levels[k]
   return levels
 
 
