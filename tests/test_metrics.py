@@ -171,6 +171,20 @@ def test_salient_ssimulacra2_is_the_whole_score_when_every_block_is_salient(parr
     metrics.salient_ssimulacra2(parrots, distorted, ~everywhere)
 
 
+def test_a_prepared_reference_scores_as_a_fresh_one(parrots):
+  distorted, other = jpeg(parrots, 30), jpeg(parrots, 70)
+  prepared = metrics.prepare_ssimulacra2(parrots)
+  for image in (distorted, other, distorted):  # Scoring leaves the prepared reference as it was.
+    assert metrics.ssimulacra2(parrots, image, prepared) == metrics.ssimulacra2(parrots, image)
+    assert metrics.salient_ssimulacra2(
+      parrots, image, top_half(parrots), prepared
+    ) == metrics.salient_ssimulacra2(parrots, image, top_half(parrots))
+  salient = top_half(parrots)
+  assert metrics.full_reference(
+    parrots, distorted, salient_blocks=salient, slow=False, prepared=prepared
+  ) == metrics.full_reference(parrots, distorted, salient_blocks=salient, slow=False)
+
+
 def test_salient_errors_only_takes_the_salient_blocks_from_the_distorted_image(parrots):
   distorted = jpeg(parrots, 30)
   composite = metrics.salient_errors_only(parrots, distorted, top_half(parrots))

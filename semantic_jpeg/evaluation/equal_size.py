@@ -36,6 +36,7 @@ import numpy as np
 from semantic_jpeg import blocks
 from semantic_jpeg import image_io
 from semantic_jpeg.codec import encoder
+from semantic_jpeg.codec import ssimulacra2
 from semantic_jpeg.codec import turbo
 from semantic_jpeg.evaluation import baselines
 from semantic_jpeg.evaluation import butteraugli
@@ -143,7 +144,10 @@ def _semantic_consistency(
 
 
 def _extra_scores(
-  rgb: np.ndarray, decoded: np.ndarray, fixated: np.ndarray | None
+  rgb: np.ndarray,
+  decoded: np.ndarray,
+  fixated: np.ndarray | None,
+  prepared: ssimulacra2.Reference,
 ) -> dict[str, float]:
   """Butteraugli's 3-norm (where installed); PSNR-HVS-M and SSIMULACRA 2 where people looked
   (if known)."""
@@ -152,7 +156,7 @@ def _extra_scores(
     scores["butteraugli_pnorm3"] = butteraugli.pnorm3(rgb, decoded)
   if fixated is not None:
     scores["fixation_psnr_hvsm"] = metrics.salient_psnr_hvsm(rgb, decoded, fixated)
-    scores["fixation_ssimulacra2"] = metrics.salient_ssimulacra2(rgb, decoded, fixated)
+    scores["fixation_ssimulacra2"] = metrics.salient_ssimulacra2(rgb, decoded, fixated, prepared)
   return scores
 
 
@@ -167,6 +171,7 @@ def evaluate_image(model: saliency.MSROIModel, image: Image, settings: Settings)
   if settings.fixations:
     fixations = fixations_lib.for_image(settings.fixations, name, *original_rgb.shape[:2])
     fixated = fixations_lib.fixated_blocks(fixations.scaled(*rgb.shape[:2]))
+  prepared = metrics.prepare_ssimulacra2(rgb)  # Once for every encode's three scores.
   rows = []
   for quality in settings.qualities:
     target = turbo.jpeg_size(rgb, quality)
@@ -193,9 +198,10 @@ def evaluate_image(model: saliency.MSROIModel, image: Image, settings: Settings)
             salient_blocks=salient,
             block_map=original.block_map,
             slow=settings.slow_metrics,
+            prepared=prepared,
           ),
           **_salient_cuts(rgb, decoded, original.block_map),
-          **_extra_scores(rgb, decoded, fixated),
+          **_extra_scores(rgb, decoded, fixated, prepared),
           **_semantic_consistency(model, original, decoded),
         }
       )

@@ -136,11 +136,24 @@ def psnr_hvsm(reference: np.ndarray, distorted: np.ndarray) -> float:
   return _hvs_db(_hvs_tiles(reference, distorted)[1].mean())
 
 
-def ssimulacra2(reference: np.ndarray, distorted: np.ndarray) -> float:
-  """SSIMULACRA 2 score: 100 identical, lower worse (can go negative)."""
+def ssimulacra2(
+  reference: np.ndarray,
+  distorted: np.ndarray,
+  prepared: fast_ssimulacra2.Reference | None = None,
+) -> float:
+  """SSIMULACRA 2 score: 100 identical, lower worse (can go negative).
+
+  `prepared`, `reference` made ready once (`prepare_ssimulacra2`), saves preparing it again
+  (about as long as a score) where one reference scores many images.
+  """
   _check_pair(reference, distorted)
+  return (prepared or prepare_ssimulacra2(reference)).score(distorted)
+
+
+def prepare_ssimulacra2(reference: np.ndarray) -> fast_ssimulacra2.Reference:
+  """`reference` ready to be scored against by `ssimulacra2` many times."""
   _check_side(reference, BLOCK, "ssimulacra2")
-  return fast_ssimulacra2.ssimulacra2(reference, distorted)
+  return fast_ssimulacra2.Reference(reference)
 
 
 def block_mask(salient_blocks: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -180,10 +193,14 @@ def salient_errors_only(
 
 
 def salient_ssimulacra2(
-  reference: np.ndarray, distorted: np.ndarray, salient_blocks: np.ndarray
+  reference: np.ndarray,
+  distorted: np.ndarray,
+  salient_blocks: np.ndarray,
+  prepared: fast_ssimulacra2.Reference | None = None,
 ) -> float:
-  """SSIMULACRA 2 with only the salient 8x8 blocks' errors (the rest is the reference's)."""
-  return ssimulacra2(reference, salient_errors_only(reference, distorted, salient_blocks))
+  """SSIMULACRA 2 with only the salient 8x8 blocks' errors (the rest is the reference's);
+  `prepared` as in `ssimulacra2`."""
+  return ssimulacra2(reference, salient_errors_only(reference, distorted, salient_blocks), prepared)
 
 
 def map_weighted_psnr(reference: np.ndarray, distorted: np.ndarray, block_map: np.ndarray) -> float:
@@ -208,21 +225,27 @@ def full_reference(
   salient_blocks: np.ndarray | None = None,
   block_map: np.ndarray | None = None,
   slow: bool = True,
+  prepared: fast_ssimulacra2.Reference | None = None,
 ) -> dict[str, float]:
   """All metrics by name; slow=False skips 'ms_ssim' and 'vifp'.
 
   'salient_psnr', 'salient_psnr_hvsm' and 'salient_ssimulacra2' come with salient_blocks,
-  'map_weighted_psnr' with block_map.
+  'map_weighted_psnr' with block_map. `prepared` as in `ssimulacra2` (made here if not given).
   """
+  _check_pair(reference, distorted)
+  prepared = prepared or prepare_ssimulacra2(reference)
   scores = {
     name: metric(reference, distorted)
     for name, metric in _IMAGE_METRICS.items()
     if slow or name not in ("ms_ssim", "vifp")
   }
+  scores["ssimulacra2"] = ssimulacra2(reference, distorted, prepared)
   if salient_blocks is not None:
     scores["salient_psnr"] = salient_psnr(reference, distorted, salient_blocks)
     scores["salient_psnr_hvsm"] = salient_psnr_hvsm(reference, distorted, salient_blocks)
-    scores["salient_ssimulacra2"] = salient_ssimulacra2(reference, distorted, salient_blocks)
+    scores["salient_ssimulacra2"] = salient_ssimulacra2(
+      reference, distorted, salient_blocks, prepared
+    )
   if block_map is not None:
     scores["map_weighted_psnr"] = map_weighted_psnr(reference, distorted, block_map)
   return scores
@@ -235,7 +258,6 @@ _IMAGE_METRICS = {
   "vifp": vifp,
   "psnr_hvs": psnr_hvs,
   "psnr_hvsm": psnr_hvsm,
-  "ssimulacra2": ssimulacra2,
 }
 
 
