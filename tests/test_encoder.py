@@ -184,22 +184,29 @@ def test_trellis_tables_are_mozjpegs_with_finer_dc(block_maps):
     np.testing.assert_array_equal(table.ravel()[1:], plain.ravel()[1:])
 
 
-def test_tuning_table_chooses_the_written_tables_shape(block_maps):
-  """table="jpegli" writes jpegli's flat AC steps with the same DC step; an unknown shape is a
-  ValueError."""
+@pytest.mark.parametrize("flatness", [1.0, 0.5])
+def test_table_flatness_chooses_the_written_tables_shape(block_maps, flatness):
+  """Flatness 1 writes jpegli's flat AC steps, 0.5 the geometric blend of jpegli's and mozjpeg's,
+  each with mozjpeg's DC step; outside [0, 1] is a ValueError."""
   image = read_rgb("kodim23.png")
-  flat = tuning.Tuning(table="jpegli")
+  params = tuning.Tuning(table_flatness=flatness)
   data, report = encoder.compress(
-    image, block_maps["kodim23"], encoder.EncoderOptions(quality=70, tuning=flat)
+    image, block_maps["kodim23"], encoder.EncoderOptions(quality=70, tuning=params)
   )
-  plain = quantize.staggered_table(quantize.JPEGLI_LUMA_TABLE, report.quality)
-  dc = quantize.staggered_table(quantize.ROBIDOUX_TABLE, report.quality)[0, 0] * flat.luma_dc
+  steep = quantize.ROBIDOUX_TABLE.astype(float)
+  shape = steep ** (1 - flatness) * quantize.JPEGLI_LUMA_TABLE.astype(float) ** flatness
+  plain = quantize.staggered_table(shape, report.quality)
+  dc = quantize.staggered_table(quantize.ROBIDOUX_TABLE, report.quality)[0, 0] * params.luma_dc
   for table in Image.open(io.BytesIO(data)).quantization.values():
     table = np.array(table).reshape(8, 8)
     assert abs(table[0, 0] - dc) <= 1
     np.testing.assert_array_equal(table.ravel()[1:], plain.ravel()[1:])
-  with pytest.raises(ValueError, match="table must be one of"):
-    tuning.Tuning(table="robidoux")
+  if flatness == 1.0:
+    np.testing.assert_array_equal(
+      plain, quantize.staggered_table(quantize.JPEGLI_LUMA_TABLE, report.quality)
+    )
+  with pytest.raises(ValueError, match=r"table_flatness must be in \[0, 1\]"):
+    tuning.Tuning(table_flatness=1.5)
 
 
 def test_progressive_default_is_smaller_and_decodes_everywhere(block_maps):

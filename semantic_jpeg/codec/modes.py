@@ -144,11 +144,11 @@ class TrellisEncoder:
 
 
 def basic_tables(params: tuning.Tuning) -> tuple[np.ndarray, np.ndarray]:
-  """The trellis mode's (luma, chroma) basic tables: `params.table`'s shape for both, with the DC
-  steps of mozjpeg's table scaled by `params.luma_dc` and `params.chroma_dc`."""
+  """The trellis mode's (luma, chroma) basic tables: `params.table_flatness`'s shape for both,
+  with the DC steps of mozjpeg's table scaled by `params.luma_dc` and `params.chroma_dc`."""
   tables = []
   for dc in (params.luma_dc, params.chroma_dc):
-    table = tuning.TABLE_SHAPES[params.table].astype(np.float64)
+    table = tuning.table_shape(params.table_flatness)
     table[0, 0] = quantize.ROBIDOUX_TABLE[0, 0] * dc
     tables.append(table)
   return tables[0], tables[1]

@@ -97,10 +97,11 @@ def basic_tables(params: tuning.Tuning) -> tuple[np.ndarray, np.ndarray]:
   trellis mode's tables (mozjpeg's): at the size of libjpeg-turbo's quality 50 of the decoded
   pixels SSIMULACRA 2 +5.7 (higher on 38 of 40), at SSIMULACRA 2 80 median size 0.887 times;
   λ x 0.15 / 0.6 and DC steps x 0.75 changed neither by more than 0.04 and 0.005. The pixel
-  path keeps mozjpeg's by default (`tuning.Tuning.table`): there the flat table costs PSNR-HVS-M
-  where people look, though SSIMULACRA 2 and Butteraugli prefer it there too (results/tuning.md).
+  path keeps mozjpeg's by default (`tuning.Tuning.table_flatness`): there the flat table costs
+  PSNR-HVS-M where people look, though SSIMULACRA 2 and Butteraugli prefer it there too
+  (results/tuning.md).
   """
-  return modes.basic_tables(dataclasses.replace(params, table="jpegli"))
+  return modes.basic_tables(dataclasses.replace(params, table_flatness=1.0))
 
 
 def aligned_table(desired: np.ndarray, step: np.ndarray) -> np.ndarray:

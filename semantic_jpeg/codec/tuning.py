@@ -16,8 +16,14 @@ from semantic_jpeg.codec import quantize
 # lambda_log_scale1 = 14.75 and lambda_log_scale2 = 16.5 with 1 / q^2 per coefficient (mozjpeg's
 # quantize_trellis, 'mode 1'), where our distortion is 1/64 of its own (its DCT is 8 times ours).
 MOZJPEG_LAMBDA_SCALE = 1.0 / 64.0
-# The basic tables' shapes (`Tuning.table`), at quality 50.
-TABLE_SHAPES = {"mozjpeg": quantize.ROBIDOUX_TABLE, "jpegli": quantize.JPEGLI_LUMA_TABLE}
+
+
+def table_shape(flatness: float) -> np.ndarray:
+  """The basic tables' AC shape at quality 50 (`Tuning.table_flatness`): mozjpeg's (Robidoux's,
+  steep) at 0, jpegli's luma table (flat) at 1, their geometric blend between."""
+  steep = quantize.ROBIDOUX_TABLE.astype(np.float64)
+  flat = quantize.JPEGLI_LUMA_TABLE.astype(np.float64)
+  return steep ** (1.0 - flatness) * flat**flatness
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,9 +38,9 @@ class Tuning:
     chroma_lambda: the chroma lambda scale.
     luma_dc: multiplier on the DC entry of mozjpeg's luma table.
     chroma_dc: the same for chroma.
-    table: the basic tables' AC shape, for both components: "mozjpeg" (Robidoux's, steep) or
-      "jpegli" (jpegli's luma table, flat); DC steps are mozjpeg's times luma_dc and chroma_dc
-      with either.
+    table_flatness: the basic tables' AC shape, for both components (`table_shape`): 0 is
+      mozjpeg's (steep), 1 jpegli's luma table (flat); DC steps are mozjpeg's times luma_dc and
+      chroma_dc with any.
     saliency_strength: (megapixels, multiplier) points: the map's effect at strength 1 (see
       `plan.trellis_lambdas`), linear in the image's area between them and constant beyond.
     background_cap: largest factor the map may raise a background block's lambda by.
@@ -67,7 +73,7 @@ class Tuning:
   # mozjpeg's there by up to 4.9 dB; SSIMULACRA 2 and Butteraugli prefer jpegli's, over the whole
   # image and where people look (tune and validation splits, unseen sets, Q50 to Q90 sizes;
   # results/tuning.md). The transcoder always writes jpegli's.
-  table: str = "mozjpeg"
+  table_flatness: float = 0.0
   # Saliency (tune split, map's top quarter, continuous policy's defaults: coverage 0.25, softness
   # 0.2; increases capped at 2 and halved at a mean AC energy of 200). With the CAM map, strength 1
   # kept scene_fixations' Q50 size within 1.0 SSIMULACRA 2 of mozjpeg on 92 % of images, 1.5 on
@@ -81,8 +87,8 @@ class Tuning:
   flat_energy: float = 200.0
 
   def __post_init__(self):
-    if self.table not in TABLE_SHAPES:
-      raise ValueError(f"table must be one of {sorted(TABLE_SHAPES)}, not {self.table!r}")
+    if not 0.0 <= self.table_flatness <= 1.0:
+      raise ValueError(f"table_flatness must be in [0, 1], not {self.table_flatness!r}")
 
   def strength_at(self, megapixels: float) -> float:
     """The saliency strength multiplier for an image of this area."""
