@@ -116,7 +116,8 @@ def test_bad_flags_are_usage_errors(tmp_path):
 
 
 def test_corpus_split_fixations_and_the_tuning_tool(tmp_path):
-  """--corpus_split keeps one split, --fixations scores where people looked; tools/tune.py runs."""
+  """--corpus_split keeps one split, --fixations scores where people looked; tools/tune.py runs,
+  and tools/plot_tuning.py plots its rows."""
   folder = tmp_path / "scene"
   folder.mkdir()
   for number, name in (("001", "kodim04"), ("003", "kodim23")):
@@ -146,7 +147,7 @@ def test_corpus_split_fixations_and_the_tuning_tool(tmp_path):
       [sys.executable, str(REPO / "tools" / "tune.py"), f"--set=scene_fixations={folder}"]
       + ["--split", "tune", "--qualities", "50", "--strengths", "0,1", "--workers", "1"]
       + ["--fixations", str(fixations), "--min_short_side", str(min_short_side)]
-      + ["--cache_dir", str(tmp_path / "cache")],
+      + ["--cache_dir", str(tmp_path / "cache"), "--output", str(tmp_path / "rows.json")],
       capture_output=True,
       text=True,
       timeout=900,
@@ -165,5 +166,20 @@ def test_corpus_split_fixations_and_the_tuning_tool(tmp_path):
     cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
     float(cells[9])  # SSIMULACRA 2 where people looked; Butteraugli only with --butteraugli.
     assert cells[10] == "", row
+  plot = subprocess.run(
+    [sys.executable, str(REPO / "tools" / "plot_tuning.py"), f"--run=s={tmp_path / 'rows.json'}"]
+    + ["--goal=-0.3,1.5", "--output", str(tmp_path / "frontier.png")],
+    capture_output=True,
+    text=True,
+    timeout=300,
+    check=False,
+  )
+  assert plot.returncode == 0, plot.stderr[-3000:]
+  assert cv2.imread(str(tmp_path / "frontier.png")) is not None
+  for strength in (0, 1):  # Its means are tune.py's: whole SSIMULACRA 2, PSNR-HVS-M there.
+    tuned = next(r for r in tune.stdout.splitlines() if f"| {strength} | 50 | 1 |" in r)
+    plotted = next(r for r in plot.stdout.splitlines() if f"| s | {strength} | 1 |" in r)
+    tuned, plotted = tuned.strip("|").split("|"), plotted.strip("|").split("|")
+    assert plotted[3] == tuned[4] and plotted[5].strip() == tuned[8].split("dB")[0].strip()
   too_small = run_tune(97)
   assert too_small.returncode != 0 and "no images" in too_small.stderr
