@@ -8,8 +8,9 @@ Each --run is LABEL=ROWS[,ROWS...]: the --output files of `tools/tune.py` runs o
 minus mozjpeg at equal size: whole-image SSIMULACRA 2 and Butteraugli, and in the fixation
 density's top quarter of blocks PSNR-HVS-M, SSIMULACRA 2 and Butteraugli (tune.py's
 --fixations; Butteraugli only with its --butteraugli). Three panels, a run's points joined in
-strength order; --goal X,Y shades x >= X, y >= Y in the first (whole SSIMULACRA 2 against
-PSNR-HVS-M where people look). The means are printed as a Markdown table.
+strength order (runs whose labels agree before a comma share a colour, the later ones dashed);
+--goal X,Y shades x >= X, y >= Y in the first (whole SSIMULACRA 2 against PSNR-HVS-M where people
+look). The means are printed as a Markdown table.
 """
 
 import collections
@@ -114,10 +115,15 @@ def _table(runs: dict[str, list[Point]]) -> str:
 def _plot(runs: dict[str, list[Point]], path: pathlib.Path) -> None:
   titles = dict(_MEASURES)
   fig, axes = plt.subplots(1, len(_PANELS), figsize=(5.2 * len(_PANELS), 4.6))
+  families = list(dict.fromkeys(label.split(",")[0] for label in runs))
   for axis, (x_key, y_key) in zip(axes, _PANELS, strict=True):
+    seen = set()
     for label, points in runs.items():
+      family = label.split(",")[0]
+      style = "o--" if family in seen else "o-"
+      seen.add(family)
       xs, ys = [p[x_key] for p in points], [p[y_key] for p in points]
-      (line,) = axis.plot(xs, ys, "o-", label=label)
+      (line,) = axis.plot(xs, ys, style, color=f"C{families.index(family)}", label=label)
       for p, x, y in zip(points, xs, ys, strict=True):
         axis.annotate(
           f"{p['strength']:g}",
