@@ -133,7 +133,7 @@ def _plot(runs: dict[str, list[Point]], path: pathlib.Path) -> None:
           fontsize=7,
           color=line.get_color(),
         )
-    if np.isnan(points[0][x_key]) or np.isnan(points[0][y_key]):
+    if all(np.isnan(p[x_key] + p[y_key]) for points in runs.values() for p in points):
       axis.text(0.5, 0.5, "not measured", ha="center", transform=axis.transAxes)
     axis.axhline(0.0, color="grey", lw=0.6)
     axis.axvline(0.0, color="grey", lw=0.6)
