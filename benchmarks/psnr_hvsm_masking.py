@@ -202,7 +202,7 @@ def _masking_trellis(scale: np.ndarray):
 
 
 def _scores(
-  reference: ssimulacra2.Reference, rgb: np.ndarray, data: bytes, looked_at: np.ndarray
+  prepared: ssimulacra2.Reference, rgb: np.ndarray, data: bytes, looked_at: np.ndarray
 ) -> list[float]:
   """[PSNR-HVS-M, SSIMULACRA 2, Butteraugli] where people look, then SSIMULACRA 2 and Butteraugli
   of the whole photo."""
@@ -210,9 +210,9 @@ def _scores(
   only_there = metrics.salient_errors_only(rgb, decoded, looked_at)
   return [
     metrics.salient_psnr_hvsm(rgb, decoded, looked_at),
-    reference.score(only_there),
+    metrics.ssimulacra2(rgb, only_there, prepared),
     butteraugli.pnorm3(rgb, only_there),
-    reference.score(decoded),
+    metrics.ssimulacra2(rgb, decoded, prepared),
     butteraugli.pnorm3(rgb, decoded),
   ]
 
@@ -234,8 +234,8 @@ def _photo(job: tuple[str, np.ndarray, np.ndarray, np.ndarray]) -> dict[str, lis
     with _masking_trellis(scale):
       files_written[label] = encoder.compress(rgb, block_map, options)[0]
   print(name, flush=True)
-  reference = ssimulacra2.Reference(rgb)
-  return {label: _scores(reference, rgb, data, looked_at) for label, data in files_written.items()}
+  prepared = metrics.prepare_ssimulacra2(rgb)
+  return {label: _scores(prepared, rgb, data, looked_at) for label, data in files_written.items()}
 
 
 def _jobs() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:

@@ -45,7 +45,6 @@ from matplotlib import pyplot as plt
 from semantic_jpeg import files
 from semantic_jpeg import image_io
 from semantic_jpeg.codec import encoder
-from semantic_jpeg.codec import ssimulacra2
 from semantic_jpeg.codec import turbo
 from semantic_jpeg.evaluation import baselines
 from semantic_jpeg.evaluation import fixation_metrics
@@ -214,13 +213,14 @@ def _encode(data, fold_models, fold_of, image_dir) -> list[str]:
     files_, input_kept = _encoded(image, block_map)
     kept += input_kept
     looked_at = fixations_lib.fixated_blocks(data[name])
-    reference = ssimulacra2.Reference(image.rgb)  # Prepared once for the photo's ten scores.
+    prepared = metrics.prepare_ssimulacra2(image.rgb)  # Once for the photo's ten scores.
     for key, data_ in files_.items():
       decoded = turbo.decode(data_)
-      only_there = metrics.salient_errors_only(image.rgb, decoded, looked_at)
       scores[key]["hvsm"].append(metrics.salient_psnr_hvsm(image.rgb, decoded, looked_at))
-      scores[key]["ss2"].append(reference.score(only_there))
-      scores[key]["whole"].append(reference.score(decoded))
+      scores[key]["ss2"].append(
+        metrics.salient_ssimulacra2(image.rgb, decoded, looked_at, prepared)
+      )
+      scores[key]["whole"].append(metrics.ssimulacra2(image.rgb, decoded, prepared))
   mean = {k: {m: statistics.fmean(v) for m, v in by.items()} for k, by in scores.items()}
   lines = [
     f"### Where people look: compression at the libjpeg-turbo Q{QUALITY} size ({len(large)} photos "

@@ -39,7 +39,6 @@ from semantic_jpeg import errors
 from semantic_jpeg import files
 from semantic_jpeg import image_io
 from semantic_jpeg.codec import encoder
-from semantic_jpeg.codec import ssimulacra2
 from semantic_jpeg.codec import tuning
 from semantic_jpeg.codec import turbo
 from semantic_jpeg.evaluation import baselines
@@ -129,9 +128,9 @@ def _fixated_blocks(
 def _scores(
   rgb: np.ndarray, decoded: np.ndarray, block_map: np.ndarray, looked_at: np.ndarray | None
 ) -> dict:
-  reference = ssimulacra2.Reference(rgb)  # Prepared once for the whole photo and the quarter.
+  prepared = metrics.prepare_ssimulacra2(rgb)  # Once for the whole photo and the quarter.
   scores = {
-    "ssimulacra2": reference.score(decoded),
+    "ssimulacra2": metrics.ssimulacra2(rgb, decoded, prepared),
     "salient_psnr_hvsm": metrics.salient_psnr_hvsm(
       rgb, decoded, equal_size.salient_blocks(block_map)
     ),
@@ -139,7 +138,7 @@ def _scores(
   if looked_at is not None:
     only_there = metrics.salient_errors_only(rgb, decoded, looked_at)
     scores["fixated_psnr_hvsm"] = metrics.salient_psnr_hvsm(rgb, decoded, looked_at)
-    scores["fixated_ssimulacra2"] = reference.score(only_there)
+    scores["fixated_ssimulacra2"] = metrics.ssimulacra2(rgb, only_there, prepared)
   if _BUTTERAUGLI.value:
     scores["butteraugli"] = butteraugli.pnorm3(rgb, decoded)
     if looked_at is not None:
