@@ -55,6 +55,28 @@ def test_gray_equals_its_rgb_replica():
   assert butteraugli.distance(reference, distorted) == butteraugli.distance(*replica)
 
 
+@needs_tool
+def test_distance_map_reproduces_the_tools_norms_and_places_the_errors():
+  """The map read back from the tool's heat map gives its max-norm and 3-norm, and a change to
+  the top rows only shows there; weighting by those rows raises the 3-norm."""
+  reference = synthetic(96, 128)
+  distorted = jpeg_round_trip(reference, 25)
+  distances = butteraugli.distance_map(reference, distorted)
+  expected = butteraugli.distance(reference, distorted)
+  assert distances.shape == reference.shape[:2]
+  assert distances.max() == pytest.approx(expected.max_norm, rel=1e-5)
+  assert butteraugli.weighted_pnorm3(distances) == pytest.approx(expected.pnorm3, rel=1e-5)
+  top_only = reference.copy()
+  top_only[:32] = distorted[:32]
+  partial = butteraugli.distance_map(reference, top_only)
+  assert partial[:24].mean() > 10 * partial[48:].mean()
+  weights = np.zeros(reference.shape[:2])
+  weights[:32] = 1.0
+  assert butteraugli.weighted_pnorm3(partial, weights) > butteraugli.weighted_pnorm3(partial)
+  with pytest.raises(ValueError, match="weights"):
+    butteraugli.weighted_pnorm3(partial, np.zeros_like(weights))
+
+
 @pytest.mark.parametrize(
   ("reference", "distorted", "error"),
   [
