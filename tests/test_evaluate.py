@@ -1,6 +1,7 @@
 """tools/evaluate.py end to end on two tiny images: real encoders, real metrics, real model."""
 
 import csv
+import json
 import pathlib
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import cv2
 from PIL import Image
 import pytest
 
+from semantic_jpeg.evaluation import butteraugli
 from semantic_jpeg.evaluation import equal_size as evaluation
 
 from conftest import read_rgb
@@ -107,6 +109,28 @@ def test_tfds_image_folder_and_encoder_subset(tmp_path):
   assert len({r["image"] for r in rows}) == 2
 
 
+def test_the_coefficient_path_scores_against_the_jpeg_input(tmp_path):
+  """--source_quality: each photo enters as a JPEG, which is the reference; ours requantize it
+  (here at the map's strength 0 and 1: the control and the default), the peers re-encode it;
+  the summary compares them in the map's top quarter and on the whole image."""
+  _write_tiny(tmp_path / "tiny")
+  out = tmp_path / "results"
+  result = run_evaluate(
+    *("--images", str(tmp_path / "tiny"), "--qualities", "50", "--source_quality", "90"),
+    *("--encoders", "turbo,uniform,semantic,mozjpeg", "--noslow_metrics", "--crops", "0"),
+    *("--workers", "1", "--output_dir", str(out)),
+  )
+  assert result.returncode == 0, result.stderr[-3000:]
+  with open(out / "evaluation.csv") as f:
+    rows = list(csv.DictReader(f))
+  assert len(rows) == 8 and all(int(r["bytes"]) <= int(r["target_bytes"]) for r in rows)
+  ours = [r for r in rows if r["encoder"] == "semantic"]
+  assert all(float(r["ssimulacra2"]) > 0 and float(r["salient_ssimulacra2"]) > 0 for r in ours)
+  summary = (out / "summary.md").read_text()
+  assert "the coefficient path" in summary and "quality 90" in summary
+  assert "## In the map's top quarter" in summary and "| Q50 |" in summary
+
+
 def test_bad_flags_are_usage_errors(tmp_path):
   result = run_evaluate(
     "--images", str(tmp_path), "--qualities", "0", "--output_dir", str(tmp_path / "out")
@@ -142,11 +166,11 @@ def test_corpus_split_fixations_and_the_tuning_tool(tmp_path):
   summary = (out / "summary.md").read_text()
   assert "## Against mozjpeg" in summary and "| Q50 |" in summary
 
-  def run_tune(min_short_side: int) -> subprocess.CompletedProcess:
+  def run_tune(min_short_side: int, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
       [sys.executable, str(REPO / "tools" / "tune.py"), f"--set=scene_fixations={folder}"]
-      + ["--split", "tune", "--qualities", "50", "--strengths", "0,1", "--workers", "1"]
-      + ["--fixations", str(fixations), "--min_short_side", str(min_short_side)]
+      + ["--split", "tune", "--qualities", "50", "--strengths", "1", "--workers", "1"]
+      + ["--fixations", str(fixations), "--min_short_side", str(min_short_side), *extra]
       + ["--cache_dir", str(tmp_path / "cache"), "--output", str(tmp_path / "rows.json")],
       capture_output=True,
       text=True,
@@ -154,21 +178,26 @@ def test_corpus_split_fixations_and_the_tuning_tool(tmp_path):
       check=False,
     )
 
-  tune = run_tune(96)  # The photos are 96 px high.
+  tune = run_tune(96, "--butteraugli" if butteraugli.available() else "--nobutteraugli")
   assert tune.returncode == 0, tune.stderr[-3000:]
-  for strength in (0, 1):  # Both PSNR-HVS-M cells: the map's quarter and where people looked.
-    row = next(
-      line
-      for line in tune.stdout.splitlines()
-      if f"| scene_fixations | {strength} | 50 | 1 |" in line
-    )
-    assert row.count(" dB (1) |") == 2, row
+  rows = json.loads((tmp_path / "rows.json").read_text())
+  # Both paths, each with its control (strength 0), and both peers at or under the target.
+  assert {(r["path"], r["strength"]) for r in rows} == {
+    (path, strength) for path in ("pixels", "coefficients") for strength in (0.0, 1.0)
+  }
+  assert all(r["bytes"] <= r["target"] and r["mozjpeg_ssimulacra2"] < 100 for r in rows)
+  assert all(r["jpegli_fixated_ssimulacra2"] < 100 for r in rows)
+  for path in ("pixels", "coefficients"):
+    row = next(line for line in tune.stdout.splitlines() if f"| {path} | 1 | 50 | 1 |" in line)
     cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
-    float(cells[9])  # SSIMULACRA 2 where people looked; Butteraugli only with --butteraugli.
-    assert cells[10] == "", row
+    pair = [r for r in rows if r["path"] == path]
+    there = {r["strength"]: r["ours_fixated_ssimulacra2"] for r in pair}
+    assert float(cells[5]) == pytest.approx(there[1.0] - there[0.0], abs=0.006), row
+    assert cells[12].endswith("dB"), row  # PSNR-HVS-M there, beside the perceptual metrics.
+    assert (cells[6] != "") == butteraugli.available(), row  # Gaze-weighted Butteraugli.
   plot = subprocess.run(
     [sys.executable, str(REPO / "tools" / "plot_tuning.py"), f"--run=s={tmp_path / 'rows.json'}"]
-    + ["--goal=-0.3,1.5", "--output", str(tmp_path / "frontier.png")],
+    + ["--path", "coefficients", "--output", str(tmp_path / "frontier.png")],
     capture_output=True,
     text=True,
     timeout=300,
@@ -176,10 +205,10 @@ def test_corpus_split_fixations_and_the_tuning_tool(tmp_path):
   )
   assert plot.returncode == 0, plot.stderr[-3000:]
   assert cv2.imread(str(tmp_path / "frontier.png")) is not None
-  for strength in (0, 1):  # Its means are tune.py's: whole SSIMULACRA 2, PSNR-HVS-M there.
-    tuned = next(r for r in tune.stdout.splitlines() if f"| {strength} | 50 | 1 |" in r)
-    plotted = next(r for r in plot.stdout.splitlines() if f"| s | {strength} | 1 |" in r)
-    tuned, plotted = tuned.strip("|").split("|"), plotted.strip("|").split("|")
-    assert plotted[3] == tuned[4] and plotted[5].strip() == tuned[8].split("dB")[0].strip()
+  # Its means are tune.py's: SSIMULACRA 2 there minus the control, whole minus mozjpeg.
+  tuned = next(r for r in tune.stdout.splitlines() if "| coefficients | 1 | 50 | 1 |" in r)
+  plotted = next(r for r in plot.stdout.splitlines() if "| s | 1 | 1 |" in r)
+  tuned, plotted = tuned.strip("|").split("|"), plotted.strip("|").split("|")
+  assert plotted[3] == tuned[5] and plotted[7] == tuned[9]
   too_small = run_tune(97)
   assert too_small.returncode != 0 and "no images" in too_small.stderr

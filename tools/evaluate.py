@@ -8,8 +8,12 @@ downloaded already or downloadable), or a local folder in TFDS's ImageFolder lay
 (--image_folder ROOT, with ROOT/SPLIT/LABEL/*.jpg). For each target quality Q every encoder is
 rate-matched to the size of libjpeg-turbo's file at Q (see semantic_jpeg/evaluation/equal_size.py).
 --corpus_split picks the tuning or validation half of a tuned set (`evaluation.corpus`, by
---set_name, which defaults to the folder's name); --fixations adds PSNR-HVS-M over the fixation
-density's top quarter of blocks (scene_fixations' fixations.csv).
+--set_name, which defaults to the folder's name); --fixations adds, where people look (the
+fixation density's top quarter of blocks; scene_fixations' fixations.csv), SSIMULACRA 2 of the
+photo with only those blocks' errors, PSNR-HVS-M there and the gaze-weighted Butteraugli. By
+default the photos' pixels are the input (the pixel path, PNG inputs); --source_quality Q makes
+each a libjpeg-turbo JPEG at Q first, which our encoders requantize in its coefficients (the path
+JPEG inputs take) and the peers decode and re-encode.
 
 Writes to --output_dir: evaluation.csv (one row per image x encoder x quality), summary.md (means
 in the paper's layout plus the extra metrics, size matching, wins per image),
@@ -24,6 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from collections.abc import Iterable
 import csv
+import functools
 import pathlib
 import statistics
 import sys
@@ -78,6 +83,14 @@ _CROPS = flags.DEFINE_integer(
   "crops", 3, "Side-by-side crop figures to draw (the first images).", lower_bound=0
 )
 _CROP_IMAGES = flags.DEFINE_list("crop_images", [], "Images to draw crops of, instead of --crops.")
+_SOURCE_QUALITY = flags.DEFINE_integer(
+  "source_quality",
+  None,
+  "The coefficient path: each photo enters as libjpeg-turbo's JPEG of it at this quality (what it "
+  "decodes to is the reference; ours requantize it, the peers re-encode it). Default: the pixels.",
+  lower_bound=1,
+  upper_bound=100,
+)
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder for the results.", required=True)
 
 # Metrics of the summary and the figure, in the paper's order, then ours.
@@ -92,12 +105,14 @@ _REPORTED = metrics.PAPER_METRICS + (
   "fixation_ssimulacra2",
   "map_weighted_psnr",
   "butteraugli_pnorm3",
+  "map_butteraugli",
+  "gaze_butteraugli",
   "top1_same",
   "top5_overlap",
 )
 _CROP_ENCODERS = ("turbo", "mozjpeg", "semantic")
 _DIFFERENCES = ("turbo", "mozjpeg")  # Columns: semantic_jpeg's mean minus theirs.
-_LOWER_IS_BETTER = ("butteraugli_pnorm3",)
+_LOWER_IS_BETTER = ("butteraugli_pnorm3", "map_butteraugli", "gaze_butteraugli")
 _LABELS = {
   "turbo": "libjpeg-turbo",
   "uniform": "ours, uniform (control)",
@@ -127,6 +142,7 @@ def _settings() -> evaluation.Settings:
     _WEIGHTS.value,
     _MAX_SIDE.value,
     _FIXATIONS.value,
+    _SOURCE_QUALITY.value,
   )
 
 
@@ -193,13 +209,15 @@ def _summary(dataset: str, rows: list[dict], settings: evaluation.Settings) -> s
     "",
     f"Command: `python {' '.join(sys.argv)}`",
     "",
-    f"{len(images)} images. Targets: the size of libjpeg-turbo's file at each quality; every "
+    f"{len(images)} images, {_path_words(settings)}. Targets: the size of libjpeg-turbo's file "
+    "at each quality; every "
     "encoder gives its largest file not above the target. Salient metrics are over the "
     f"map's top {evaluation.SALIENT_SHARE:.0%} of 8x8 blocks (the map of the model on the "
     "original). Means over images; higher is better for every metric but Butteraugli's "
     "3-norm (butteraugli_pnorm3), where lower is better.",
     "",
     *_against_mozjpeg(rows, settings),
+    *_where_people_look(rows, settings),
   ]
   for quality in settings.qualities:
     lines += [
@@ -231,6 +249,16 @@ def _summary(dataset: str, rows: list[dict], settings: evaluation.Settings) -> s
     if "semantic" in names:
       lines += _wins(rows, names, quality, len(images))
   return "\n".join(lines) + "\n"
+
+
+def _path_words(settings: evaluation.Settings) -> str:
+  if settings.source_quality is None:
+    return "the pixel path (each photo's pixels are the input, as a PNG's)"
+  return (
+    f"the coefficient path (each photo enters as libjpeg-turbo's JPEG at quality "
+    f"{settings.source_quality}, which is the reference; ours requantize its coefficients, the "
+    "others decode and re-encode it)"
+  )
 
 
 def _against_mozjpeg(rows: list[dict], settings: evaluation.Settings) -> list[str]:
@@ -282,6 +310,64 @@ def _against_mozjpeg(rows: list[dict], settings: evaluation.Settings) -> list[st
       f"{_mean(rows, 'semantic', quality, k) - _mean(rows, 'mozjpeg', quality, k):+.2f}"
       for k in keys
     ]
+    lines.append("| " + " | ".join(cells) + " |")
+  return lines + [""]
+
+
+def _where_people_look(rows: list[dict], settings: evaluation.Settings) -> list[str]:
+  """The default against its control and the peers where people look (the fixation density's
+  top quarter of blocks; without fixations, the map's) and on the whole image, per rate."""
+  if not {"uniform", "semantic", "mozjpeg"} <= set(settings.encoders):
+    return []
+  fixated = "fixation_ssimulacra2" in rows[0]
+  there, weighted = (
+    ("fixation_ssimulacra2", "gaze_butteraugli")
+    if fixated
+    else ("salient_ssimulacra2", "map_butteraugli")
+  )
+  peers = [n for n in ("mozjpeg", "jpegli") if n in settings.encoders]
+  by = {(r["image"], r["encoder"], r["quality"]): r for r in rows}
+  images = sorted({r["image"] for r in rows})
+  region = "where people look" if fixated else "in the map's top quarter"
+  header = (
+    "| target | SSIMULACRA 2 there, default − control | "
+    + "".join(f"… − {p} | " for p in peers)
+    + ("weighted Butteraugli there, default / control | " if weighted in rows[0] else "")
+    + "whole SSIMULACRA 2, default − mozjpeg | at −2.0 or better | "
+    + ("whole Butteraugli, default − mozjpeg | " if "butteraugli_pnorm3" in rows[0] else "")
+  )
+  lines = [
+    f"## {region.capitalize()}",
+    "",
+    f"SSIMULACRA 2 of the photo carrying only the errors of the 8x8 blocks {region} "
+    f"({'the fixation density' if fixated else 'the map'}'s top quarter), and Butteraugli's "
+    f"distance map weighted by the {'fixation density' if fixated else 'map'} (lower is "
+    "better); the control is the default at --strength 0.",
+    "",
+    header,
+    "|" + "---|" * (header.count("|") - 1),
+  ]
+
+  def values(name: str, key: str, quality: int) -> np.ndarray:
+    return np.array([by[i, name, quality].get(key, np.nan) for i in images], np.float64)
+
+  for quality in settings.qualities:
+    values_at = functools.partial(values, quality=quality)
+    whole = values_at("semantic", "ssimulacra2") - values_at("mozjpeg", "ssimulacra2")
+    cells = [f"Q{quality}"]
+    cells += [
+      f"{np.mean(values_at('semantic', there) - values_at(n, there)):+.2f}"
+      for n in ("uniform", *peers)
+    ]
+    if weighted in rows[0]:
+      ratio = np.mean(values_at("semantic", weighted)) / np.mean(values_at("uniform", weighted))
+      cells.append(f"{ratio:.3f}")
+    cells += [f"{np.mean(whole):+.2f}", f"{int(np.sum(whole >= -2.0))} of {len(images)}"]
+    if "butteraugli_pnorm3" in rows[0]:
+      butteraugli = values_at("semantic", "butteraugli_pnorm3") - values_at(
+        "mozjpeg", "butteraugli_pnorm3"
+      )
+      cells.append(f"{np.mean(butteraugli):+.3f}")
     lines.append("| " + " | ".join(cells) + " |")
   return lines + [""]
 

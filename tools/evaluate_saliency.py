@@ -16,10 +16,12 @@ Scores (`evaluation.fixations`): NSS, CC, AUC-Judd, shuffled AUC and information
 centre Gaussian, at each image's resolution. Writes summary.md (tables for all images and for
 those with a short side of 400 pixels or more), per_image.csv and maps.png (photos, fixation
 density, maps). With --encode, it also compresses the large photos at the size of
-libjpeg-turbo's quality-50 file (each with the map of the readout that never saw it) and
-scores PSNR-HVS-M and SSIMULACRA 2 in the quarter of 8x8 blocks people look at most: the default
-encoder on the pixel and on the coefficient path, each with its --strength 0 control, and
-rate-matched mozjpeg.
+libjpeg-turbo's file at each --encode_qualities Q (each with the map of the readout that never
+saw it) and scores, where people look most (the quarter of 8x8 blocks with the highest fixation
+density), SSIMULACRA 2, the gaze-weighted Butteraugli (where butteraugli_main is installed) and
+PSNR-HVS-M, with the whole image's SSIMULACRA 2 and Butteraugli: the default encoder on the pixel
+and on the coefficient path, each with its --strength 0 control, and rate-matched mozjpeg and
+jpegli.
 """
 
 import os
@@ -27,6 +29,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+import collections
 import csv
 import pathlib
 import statistics
@@ -47,6 +50,7 @@ from semantic_jpeg import image_io
 from semantic_jpeg.codec import encoder
 from semantic_jpeg.codec import turbo
 from semantic_jpeg.evaluation import baselines
+from semantic_jpeg.evaluation import butteraugli
 from semantic_jpeg.evaluation import fixation_metrics
 from semantic_jpeg.evaluation import fixations as fixations_lib
 from semantic_jpeg.evaluation import metrics
@@ -68,6 +72,9 @@ _REUSE_READOUTS = flags.DEFINE_bool(
   "Load readout_fold{k}.npz from --output_dir (an earlier run's, the same folds) instead of "
   "training them again.",
 )
+_ENCODE_QUALITIES = flags.DEFINE_list(
+  "encode_qualities", ["50"], "With --encode: libjpeg-turbo qualities whose sizes are the targets."
+)
 _FIGURE_IMAGES = flags.DEFINE_integer("figure_images", 4, "Photos in maps.png.", lower_bound=1)
 
 SOURCES = ("centre", "cam_sum", "cam_rank", "cam_faces", "fixations")
@@ -80,7 +87,6 @@ LABELS = {
 }
 SCORES = ("NSS", "CC", "AUC-Judd", "sAUC", "IG")
 LARGE_SIDE = 400  # Photos whose short side is at least this are "large".
-QUALITY = 50
 
 
 def _cam_models() -> dict[str, model_lib.MSROIModel]:
@@ -201,56 +207,83 @@ def _figure(path: pathlib.Path, data, maps_of, image_dir: pathlib.Path, count: i
 
 
 def _encode(data, fold_models, fold_of, image_dir) -> list[str]:
-  """PSNR-HVS-M and SSIMULACRA 2 where people look most, at the libjpeg-turbo Q50 size, on the
-  large photos: the pixel path (as for PNG inputs) and the coefficient path (what the command
-  line does with these JPEGs), each with its strength-0 control, and mozjpeg."""
-  scores = {key: {"hvsm": [], "ss2": [], "whole": []} for key in _ENCODED}
+  """Where people look most and the whole image, at the size of libjpeg-turbo's file at each
+  --encode_qualities Q, on the large photos: the default on the pixel path (as for PNG inputs)
+  and on the coefficient path (what the command line does with these JPEGs), each with its
+  --strength 0 control, and rate-matched mozjpeg and jpegli."""
   large = [n for n, f in data.items() if min(f.shape) >= LARGE_SIDE]
-  kept = 0
+  scores = collections.defaultdict(lambda: collections.defaultdict(list))  # (Q, key) -> metric.
+  kept = collections.Counter()
+  qualities = [int(q) for q in _ENCODE_QUALITIES.value]
   for name in tqdm.tqdm(large, desc="encoding", unit="image"):
     image = image_io.read_image(image_dir / name)
     block_map = model_lib.compute_map(fold_models[fold_of[name]], image.rgb).block_map
-    files_, input_kept = _encoded(image, block_map)
-    kept += input_kept
+    density = fixations_lib.density_map(data[name].ys, data[name].xs, data[name].shape)
     looked_at = fixations_lib.fixated_blocks(data[name])
-    prepared = metrics.prepare_ssimulacra2(image.rgb)  # Once for the photo's ten scores.
-    for key, data_ in files_.items():
-      decoded = turbo.decode(data_)
-      scores[key]["hvsm"].append(metrics.salient_psnr_hvsm(image.rgb, decoded, looked_at))
-      scores[key]["ss2"].append(
-        metrics.salient_ssimulacra2(image.rgb, decoded, looked_at, prepared)
-      )
-      scores[key]["whole"].append(metrics.ssimulacra2(image.rgb, decoded, prepared))
+    prepared = metrics.prepare_ssimulacra2(image.rgb)  # Once for the photo's scores.
+    for quality in qualities:
+      files_, input_kept = _encoded(image, block_map, quality)
+      kept[quality] += input_kept
+      for key, data_ in files_.items():
+        decoded = turbo.decode(data_)
+        row = scores[quality, key]
+        row["hvsm"].append(metrics.salient_psnr_hvsm(image.rgb, decoded, looked_at))
+        row["ss2"].append(metrics.salient_ssimulacra2(image.rgb, decoded, looked_at, prepared))
+        row["whole"].append(metrics.ssimulacra2(image.rgb, decoded, prepared))
+        if butteraugli.available():
+          distances = butteraugli.distance_map(image.rgb, decoded)
+          row["gaze_ba"].append(butteraugli.weighted_pnorm3(distances, density))
+          row["ba"].append(butteraugli.weighted_pnorm3(distances))
+  lines = []
+  for quality in qualities:
+    lines += _encode_table(quality, len(large), {k: scores[quality, k] for k in _ENCODED})
+    lines.append(
+      f"\nThe coefficient path kept the input (smaller than the target) for {kept[quality]} "
+      "photos.\n"
+    )
+  return lines
+
+
+def _encode_table(quality: int, photos: int, scores) -> list[str]:
+  """One target quality's means: each encoder, and each path's default minus its control."""
   mean = {k: {m: statistics.fmean(v) for m, v in by.items()} for k, by in scores.items()}
   lines = [
-    f"### Where people look: compression at the libjpeg-turbo Q{QUALITY} size ({len(large)} photos "
+    f"### Where people look: compression at the libjpeg-turbo Q{quality} size ({photos} photos "
     f"with a short side of {LARGE_SIDE} px or more)",
     "",
-    "In the quarter of 8x8 blocks with the highest fixation density: PSNR-HVS-M (dB) and "
-    "SSIMULACRA 2 of the photo with only those blocks' errors; each photo compressed with the "
-    "map of the readout that was not trained on it. The photos are JPEGs: the command line "
-    "requantizes them in the coefficient domain, a PNG input takes the pixel path.",
+    "Where people look: the quarter of 8x8 blocks with the highest fixation density; SSIMULACRA 2 "
+    "of the photo with only those blocks' errors, the gaze-weighted Butteraugli (the distance "
+    "map's 3-norm weighted by the fixation density; lower is better) and PSNR-HVS-M in those "
+    "blocks. Each photo compressed with the map of the readout that was not trained on it, every "
+    "encoder at or under the target. The photos are JPEGs: the command line requantizes them in "
+    "the coefficient domain, a PNG input takes the pixel path.",
     "",
-    "| encoder | PSNR-HVS-M there | minus mozjpeg | SSIMULACRA 2 there | minus mozjpeg "
-    "| whole-image SSIMULACRA 2 |",
+    "| encoder | SSIMULACRA 2 there | gaze-weighted Butteraugli | whole SSIMULACRA 2 "
+    "| whole Butteraugli | PSNR-HVS-M there |",
     "|---|---:|---:|---:|---:|---:|",
   ]
-  moz = mean["mozjpeg"]
+  formats = {
+    "ss2": "{:.2f}",
+    "gaze_ba": "{:.3f}",
+    "whole": "{:.2f}",
+    "ba": "{:.3f}",
+    "hvsm": "{:.2f}",
+  }
   for key, by in mean.items():
-    lines.append(
-      f"| {_ENCODED[key]} | {by['hvsm']:.2f} | {by['hvsm'] - moz['hvsm']:+.2f} | "
-      f"{by['ss2']:.2f} | {by['ss2'] - moz['ss2']:+.2f} | {by['whole']:.2f} |"
-    )
+    cells = [form.format(by[m]) if m in by else "" for m, form in formats.items()]
+    lines.append(f"| {_ENCODED[key]} | " + " | ".join(cells) + " |")
   for path in ("pixels", "coefficients"):
-    gains = [d - z for d, z in zip(scores[path]["hvsm"], scores[f"{path} 0"]["hvsm"])]
-    lines.append(
-      f"\n{_ENCODED[path]}: PSNR-HVS-M there {statistics.fmean(gains):+.2f} dB over its "
-      f"strength-0 control, higher on {sum(g > 0 for g in gains)} of {len(gains)} photos."
+    gains = [d - z for d, z in zip(scores[path]["ss2"], scores[f"{path} 0"]["ss2"])]
+    ratio = (
+      f", gaze-weighted Butteraugli {mean[path]['gaze_ba'] / mean[f'{path} 0']['gaze_ba']:.3f}x"
+      if "gaze_ba" in mean[path]
+      else ""
     )
-  return lines + [
-    f"\nThe coefficient path kept the input (smaller than the target) for {kept} photos.",
-    "",
-  ]
+    lines.append(
+      f"\n{_ENCODED[path]}: SSIMULACRA 2 there {statistics.fmean(gains):+.2f} over its strength-0 "
+      f"control (higher on {sum(g > 0 for g in gains)} of {len(gains)} photos){ratio}."
+    )
+  return lines
 
 
 # Encoders of `_encode`, by key.
@@ -260,13 +293,20 @@ _ENCODED = {
   "coefficients": "default, coefficient path",
   "coefficients 0": "strength 0, coefficient path",
   "mozjpeg": "mozjpeg",
+  "jpegli": "jpegli",
 }
 
 
-def _encoded(image: image_io.DecodedImage, block_map: np.ndarray) -> tuple[dict[str, bytes], bool]:
-  """Each of `_ENCODED`'s files at the Q50 size; whether the coefficient path kept the input."""
-  target = turbo.jpeg_size(image.rgb, QUALITY)
-  files_ = {"mozjpeg": baselines.rate_matched("mozjpeg", image.rgb, target, guess=QUALITY).data}
+def _encoded(
+  image: image_io.DecodedImage, block_map: np.ndarray, quality: int
+) -> tuple[dict[str, bytes], bool]:
+  """Each of `_ENCODED`'s files at the size of libjpeg-turbo's at `quality`; whether the
+  coefficient path kept the input."""
+  target = turbo.jpeg_size(image.rgb, quality)
+  files_ = {
+    peer: baselines.rate_matched(peer, image.rgb, target, guess=quality).data
+    for peer in ("mozjpeg", "jpegli")
+  }
   input_kept = False
   for suffix, strength in (("", 1.0), (" 0", 0.0)):
     options = encoder.EncoderOptions(target_size=target, strength=strength)

@@ -1,16 +1,19 @@
-"""Plots what `tools/tune.py` runs trade: the whole image against where people look.
+"""Plots what `tools/tune.py` runs trade: where people look against the whole image.
 
-  python tools/plot_tuning.py --run 'flatness 0=f0.json' --run 'flatness 1=f1.json' \
-      --set scene_fixations --quality 50 --goal=-0.3,1.5 --output frontier.png
+  python tools/plot_tuning.py --run 'cap 2=cap2.json' --run 'cap 4=cap4.json' \
+      --set scene_fixations --path pixels --quality 30 --output frontier.png
 
 Each --run is LABEL=ROWS[,ROWS...]: the --output files of `tools/tune.py` runs of one setting
-(any strengths). Per run and strength, the means over the set's photos at the quality of ours
-minus mozjpeg at equal size: whole-image SSIMULACRA 2 and Butteraugli, and in the fixation
-density's top quarter of blocks PSNR-HVS-M, SSIMULACRA 2 and Butteraugli (tune.py's
---fixations; Butteraugli only with its --butteraugli). Three panels, a run's points joined in
-strength order (runs whose labels agree before a comma share a colour, the later ones dashed);
---goal X,Y shades x >= X, y >= Y in the first (whole SSIMULACRA 2 against PSNR-HVS-M where people
-look). The means are printed as a Markdown table.
+(any strengths, each with its strength-0 control). Per run and strength above 0, the means over
+the set's photos on the path at the quality (`evaluation.frontier.summary`), in three panels:
+SSIMULACRA 2 where people look minus the control against whole-image SSIMULACRA 2 minus mozjpeg,
+gaze-weighted Butteraugli over the control's against whole-image Butteraugli minus mozjpeg, and
+PSNR-HVS-M where people look minus mozjpeg (the paper's metric, for comparison) against whole-image
+SSIMULACRA 2 minus mozjpeg. A run's points are joined in strength order (runs whose labels agree
+before a comma share a colour, the later ones dashed); the issue's goals are shaded (there +3.0
+over the control with the whole image at or above mozjpeg; gaze-weighted Butteraugli at most 0.85
+of the control's with whole-image Butteraugli at or below mozjpeg's). The means are printed as a
+Markdown table.
 """
 
 import collections
@@ -28,29 +31,33 @@ from matplotlib import pyplot as plt
 import numpy as np
 
 from semantic_jpeg import files
+from semantic_jpeg.evaluation import frontier
 
 _RUNS = flags.DEFINE_multi_string("run", [], "LABEL=ROWS[,ROWS...] (tune.py --output files).")
 _SET = flags.DEFINE_string("set", "scene_fixations", "Which set's rows to plot.")
+_PATH = flags.DEFINE_enum("path", "pixels", ("pixels", "coefficients"), "Which path's rows.")
 _QUALITY = flags.DEFINE_integer("quality", 50, "Which target quality's rows to plot.")
-_GOAL = flags.DEFINE_list("goal", [], "X,Y: shade whole SSIMULACRA 2 >= X, PSNR-HVS-M >= Y.")
 _OUTPUT = flags.DEFINE_string("output", None, "The figure (PNG).", required=True)
 
-# (key in tune.py's rows, column title); each is ours_KEY - mozjpeg_KEY.
+# (summary key, title): the table's columns.
 _MEASURES = (
-  ("ssimulacra2", "whole SSIMULACRA 2"),
-  ("butteraugli", "whole Butteraugli"),
-  ("fixated_psnr_hvsm", "PSNR-HVS-M there (dB)"),
-  ("fixated_ssimulacra2", "SSIMULACRA 2 there"),
-  ("fixated_butteraugli", "Butteraugli there"),
+  ("there_minus_control", "SS2 there − control"),
+  ("gaze_ratio", "gaze BA / control"),
+  ("there_minus_mozjpeg", "SS2 there − mozjpeg"),
+  ("there_minus_jpegli", "SS2 there − jpegli"),
+  ("whole_minus_mozjpeg", "whole SS2 − mozjpeg"),
+  ("whole_within_2", "whole ≥ −2.0"),
+  ("butteraugli_minus_mozjpeg", "whole BA − mozjpeg"),
+  ("hvsm_there_minus_mozjpeg", "PSNR-HVS-M there − mozjpeg (dB)"),
 )
-# Panels: (x key, y key).
+# Panels: (x key, y key, goal region (x0, x1, y0, y1) in data units, None for open ends).
 _PANELS = (
-  ("ssimulacra2", "fixated_psnr_hvsm"),
-  ("ssimulacra2", "fixated_ssimulacra2"),
-  ("butteraugli", "fixated_butteraugli"),
+  ("whole_minus_mozjpeg", "there_minus_control", (0.0, None, 3.0, None)),
+  ("butteraugli_minus_mozjpeg", "gaze_ratio", (None, 0.0, None, 0.85)),
+  ("whole_minus_mozjpeg", "hvsm_there_minus_mozjpeg", None),
 )
 
-Point = dict[str, float]  # Measure key (and "strength", "images", "within") -> mean.
+Point = dict[str, float]  # Measure key (and "strength", "images") -> mean.
 
 
 def _load(spec: str) -> tuple[str, list[dict]]:
@@ -67,24 +74,21 @@ def _load(spec: str) -> tuple[str, list[dict]]:
 
 
 def _points(rows: list[dict], label: str) -> list[Point]:
-  """Mean differences to mozjpeg per strength, for the chosen set and quality."""
+  """`frontier.summary` per strength for the chosen set, path and quality."""
   groups = collections.defaultdict(list)
-  for row in rows:
-    if row["set"] == _SET.value and row["quality"] == _QUALITY.value:
+  for row in frontier.with_controls(rows):
+    if (row["set"], row["path"], row["quality"]) == (_SET.value, _PATH.value, _QUALITY.value):
       groups[row["strength"]].append(row)
   if not groups:
-    raise app.UsageError(f"{label}: no rows of set {_SET.value!r} at quality {_QUALITY.value}")
+    raise app.UsageError(
+      f"{label}: no rows with a control of set {_SET.value!r}, path {_PATH.value!r} at quality "
+      f"{_QUALITY.value}"
+    )
   points = []
   for strength, group in sorted(groups.items()):
-    point = {"strength": strength, "images": len(group)}
-    for key, _ in _MEASURES:
-      deltas = [row.get(f"ours_{key}", np.nan) - row.get(f"mozjpeg_{key}", np.nan) for row in group]
-      point[key] = float(np.mean(deltas))
-    if np.isnan(point["fixated_psnr_hvsm"]):
+    point = {"strength": strength, "images": len(group), **frontier.summary(group)}
+    if np.isnan(point["there_minus_control"]):
       raise app.UsageError(f"{label}: rows without where people look (tune.py --fixations)")
-    point["within"] = float(
-      np.mean([row["ours_ssimulacra2"] - row["mozjpeg_ssimulacra2"] >= -1.0 for row in group])
-    )
     points.append(point)
   return points
 
@@ -92,23 +96,27 @@ def _points(rows: list[dict], label: str) -> list[Point]:
 def _cell(key: str, value: float) -> str:
   if np.isnan(value):
     return ""
-  return f"{value:+.3f}" if "butteraugli" in key else f"{value:+.2f}"
+  if key == "whole_within_2":
+    return f"{value:.0%}"
+  return (
+    f"{value:.3f}"
+    if key == "gaze_ratio"
+    else f"{value:+.3f}"
+    if "butteraugli" in key
+    else f"{value:+.2f}"
+  )
 
 
 def _table(runs: dict[str, list[Point]]) -> str:
   titles = [title for _, title in _MEASURES]
   lines = [
-    "| run | strength | images | " + " | ".join(titles) + " | within 1.0 |",
-    "|---|---|---|" + "---|" * (len(titles) + 1),
+    "| run | strength | images | " + " | ".join(titles) + " |",
+    "|---|---|---|" + "---|" * len(titles),
   ]
   for label, points in runs.items():
     for p in points:
       cells = [_cell(key, p[key]) for key, _ in _MEASURES]
-      lines.append(
-        f"| {label} | {p['strength']:g} | {p['images']} | "
-        + " | ".join(cells)
-        + f" | {p['within']:.0%} |"
-      )
+      lines.append(f"| {label} | {p['strength']:g} | {p['images']} | " + " | ".join(cells) + " |")
   return "\n".join(lines)
 
 
@@ -116,7 +124,7 @@ def _plot(runs: dict[str, list[Point]], path: pathlib.Path) -> None:
   titles = dict(_MEASURES)
   fig, axes = plt.subplots(1, len(_PANELS), figsize=(5.2 * len(_PANELS), 4.6))
   families = list(dict.fromkeys(label.split(",")[0] for label in runs))
-  for axis, (x_key, y_key) in zip(axes, _PANELS, strict=True):
+  for axis, (x_key, y_key, goal) in zip(axes, _PANELS, strict=True):
     seen = set()
     for label, points in runs.items():
       family = label.split(",")[0]
@@ -135,22 +143,16 @@ def _plot(runs: dict[str, list[Point]], path: pathlib.Path) -> None:
         )
     if all(np.isnan(p[x_key] + p[y_key]) for points in runs.values() for p in points):
       axis.text(0.5, 0.5, "not measured", ha="center", transform=axis.transAxes)
-    axis.axhline(0.0, color="grey", lw=0.6)
+    elif goal is not None:
+      _shade(axis, goal)
     axis.axvline(0.0, color="grey", lw=0.6)
-    axis.set_xlabel(f"{titles[x_key]} − mozjpeg")
-    axis.set_ylabel(f"{titles[y_key]} − mozjpeg")
+    axis.set_xlabel(titles[x_key])
+    axis.set_ylabel(titles[y_key])
     axis.grid(alpha=0.3)
-  if _GOAL.value:
-    x_goal, y_goal = (float(v) for v in _GOAL.value)
-    x_max = max(axes[0].get_xlim()[1], x_goal + 0.5)
-    y_max = max(axes[0].get_ylim()[1], y_goal + 0.5)
-    axes[0].fill_between([x_goal, x_max], y_goal, y_max, color="green", alpha=0.12, label="goal")
-    axes[0].set_xlim(right=x_max)
-    axes[0].set_ylim(top=y_max)
   axes[0].legend(fontsize=7)
   fig.suptitle(
-    f"{_SET.value}, Q{_QUALITY.value} size, minus mozjpeg at equal size; "
-    "numbers are saliency strengths (Butteraugli: lower is better)",
+    f"{_SET.value}, {_PATH.value} path, Q{_QUALITY.value} size, all at equal size; numbers are "
+    "saliency strengths; green: the goal (Butteraugli: lower is better)",
     fontsize=9,
   )
   fig.tight_layout()
@@ -160,12 +162,23 @@ def _plot(runs: dict[str, list[Point]], path: pathlib.Path) -> None:
   files.write_atomic(path, buffer.getvalue())
 
 
+def _shade(axis, goal: tuple[float | None, ...]) -> None:
+  """Shades the goal region, widening the axes to show some of it."""
+  (x0, x1), (y0, y1) = axis.get_xlim(), axis.get_ylim()
+  gx0, gx1, gy0, gy1 = goal
+  x_lo = min(x0, gx1 - 0.5 * abs(gx1) - 0.05) if gx1 is not None else gx0
+  x_hi = max(x1, gx0 + 0.5 * abs(gx0) + 0.5) if gx0 is not None else gx1
+  y_lo = min(y0, gy1 - 0.05) if gy1 is not None else gy0
+  y_hi = max(y1, gy0 + 0.5) if gy0 is not None else gy1
+  axis.fill_between([x_lo, x_hi], y_lo, y_hi, color="green", alpha=0.12, label="goal")
+  axis.set_xlim(min(x0, x_lo), max(x1, x_hi))
+  axis.set_ylim(min(y0, y_lo), max(y1, y_hi))
+
+
 def main(argv: list[str]) -> None:
   del argv
   if not _RUNS.value:
     raise app.UsageError("give at least one --run LABEL=ROWS")
-  if _GOAL.value and len(_GOAL.value) != 2:
-    raise app.UsageError("--goal is X,Y")
   runs = {}
   for spec in _RUNS.value:
     label, rows = _load(spec)

@@ -15,10 +15,11 @@ every encoder is rate-matched to at most that size:
 
 Every file is decoded by OpenCV and scored with `metrics.full_reference` against the original
 (photos larger than `Settings.max_side` are area-downscaled first), with the salient blocks (the
-map's top quarter) and the map from the model on the original, Butteraugli's 3-norm where
-`butteraugli_main` is installed, PSNR-HVS-M over the fixation density's top quarter of blocks
-where a fixations file is given, and for semantic consistency the model classifies the decoded
-image too. Images are evaluated in
+map's top quarter) and the map from the model on the original; where `butteraugli_main` is
+installed, Butteraugli's 3-norm and its distance map's 3-norm weighted by the map and, where a
+fixations file is given, by the fixation density (the gaze-weighted Butteraugli); PSNR-HVS-M and
+SSIMULACRA 2 over the fixation density's top quarter of blocks where a fixations file is given;
+and for semantic consistency the model classifies the decoded image too. Images are evaluated in
 parallel worker processes, each loading the model once.
 """
 
@@ -48,6 +49,7 @@ from semantic_jpeg.saliency.options import SaliencyOptions
 MAX_SIDE = 1024  # Larger photos are area-downscaled to this long side first (scene_fixations).
 ENCODERS = ("turbo", "uniform", "composite", "dct", "semantic", "baseline", "mozjpeg", "jpegli")
 SALIENT_SHARE = 0.25  # The map's top quarter of blocks counts as salient.
+FIXATED_SHARE = 0.25  # Where people look: the fixation density's top quarter of blocks.
 PAPER_POLICY = "two_level_high_coverage"  # The paper's default mixing model.
 
 Image = tuple[str, np.ndarray | str]  # (name, RGB pixels or a file path)
@@ -64,6 +66,10 @@ class Settings:
   max_side: larger photos are area-downscaled to this long side first.
   fixations: a fixations CSV (image, viewer, y, x, ...: scene_fixations' layout) for the
     fixation-density salient region, or None.
+  source_quality: None: each photo's pixels are the input (the pixel path, as for PNG inputs);
+    Q: the input is libjpeg-turbo's JPEG of them at quality Q, which our encoders requantize in
+    the coefficient domain (the path JPEG inputs take) and the peers decode and re-encode; what it
+    decodes to is the reference.
   """
 
   qualities: tuple[int, ...] = (50,)
@@ -72,6 +78,7 @@ class Settings:
   weights: str | None = None
   max_side: int = MAX_SIDE
   fixations: str | None = None
+  source_quality: int | None = None
 
 
 @dataclasses.dataclass
@@ -101,9 +108,15 @@ def salient_blocks(block_map: np.ndarray, share: float = SALIENT_SHARE) -> np.nd
 
 
 def _encode(
-  name: str, rgb: np.ndarray, block_map: np.ndarray, target: int, quality: int
+  name: str,
+  rgb: np.ndarray,
+  block_map: np.ndarray,
+  target: int,
+  quality: int,
+  source: image_io.DecodedImage | None,
 ) -> tuple[bytes, float, bool]:
-  """(file, knob, target met) of one encoder at the target size."""
+  """(file, knob, target met) of one encoder at the target size; ours on `source`'s coefficients
+  where it is a JPEG input (`Settings.source_quality`)."""
   if name in baselines.ENCODERS:
     result = baselines.rate_matched(name, rgb, target, guess=quality)
     return result.data, result.quality, result.met
@@ -114,9 +127,11 @@ def _encode(
     "semantic": {},
     "baseline": dict(progressive=False),
   }[name]
-  data, report = encoder.compress(
-    rgb, block_map, encoder.EncoderOptions(target_size=target, **options)
-  )
+  options = encoder.EncoderOptions(target_size=target, allow_larger=True, **options)
+  if source is None:
+    data, report = encoder.compress(rgb, block_map, options)
+  else:
+    data, report = encoder.compress_decoded(source, block_map, options)
   return data, report.quality, report.target_met
 
 
@@ -146,15 +161,23 @@ def _semantic_consistency(
 def _extra_scores(
   rgb: np.ndarray,
   decoded: np.ndarray,
-  fixated: np.ndarray | None,
+  block_map: np.ndarray,
+  density: np.ndarray | None,
   prepared: ssimulacra2.Reference,
 ) -> dict[str, float]:
-  """Butteraugli's 3-norm (where installed); PSNR-HVS-M and SSIMULACRA 2 where people looked
-  (if known)."""
+  """Butteraugli (where installed): the 3-norm, and its distance map's 3-norm weighted by the
+  map (`map_butteraugli`) and by the fixation density (`gaze_butteraugli`, if known);
+  PSNR-HVS-M and SSIMULACRA 2 where people looked (the density's top quarter of blocks)."""
   scores = {}
   if butteraugli.available():
-    scores["butteraugli_pnorm3"] = butteraugli.pnorm3(rgb, decoded)
-  if fixated is not None:
+    distances = butteraugli.distance_map(rgb, decoded)
+    scores["butteraugli_pnorm3"] = butteraugli.weighted_pnorm3(distances)
+    pixel_map = blocks.to_pixels(block_map, *rgb.shape[:2])
+    scores["map_butteraugli"] = butteraugli.weighted_pnorm3(distances, pixel_map + 1e-6)
+    if density is not None:
+      scores["gaze_butteraugli"] = butteraugli.weighted_pnorm3(distances, density)
+  if density is not None:
+    fixated = blocks.top_share(blocks.from_pixels(density), FIXATED_SHARE)
     scores["fixation_psnr_hvsm"] = metrics.salient_psnr_hvsm(rgb, decoded, fixated)
     scores["fixation_ssimulacra2"] = metrics.salient_ssimulacra2(rgb, decoded, fixated, prepared)
   return scores
@@ -165,19 +188,24 @@ def evaluate_image(model: saliency.MSROIModel, image: Image, settings: Settings)
   name, source = image
   original_rgb = image_io.read_image(source).rgb if isinstance(source, str) else source
   rgb = load_image(original_rgb, settings.max_side)
+  source = None
+  if settings.source_quality is not None:
+    source = image_io.decode_image(turbo.encode(rgb, settings.source_quality, "420"), name)
+    rgb = source.rgb
   original = saliency.compute_map(model, rgb)
   salient = salient_blocks(original.block_map)
-  fixated = None
+  density = None
   if settings.fixations:
     fixations = fixations_lib.for_image(settings.fixations, name, *original_rgb.shape[:2])
-    fixated = fixations_lib.fixated_blocks(fixations.scaled(*rgb.shape[:2]))
+    scaled = fixations.scaled(*rgb.shape[:2])
+    density = fixations_lib.density_map(scaled.ys, scaled.xs, scaled.shape)
   prepared = metrics.prepare_ssimulacra2(rgb)  # Once for every encode's three scores.
   rows = []
   for quality in settings.qualities:
     target = turbo.jpeg_size(rgb, quality)
     for encoder_name in settings.encoders:
       start = time.perf_counter()
-      data, knob, met = _encode(encoder_name, rgb, original.block_map, target, quality)
+      data, knob, met = _encode(encoder_name, rgb, original.block_map, target, quality, source)
       encode_ms = 1e3 * (time.perf_counter() - start)
       decoded = turbo.decode(data)
       rows.append(
@@ -201,7 +229,7 @@ def evaluate_image(model: saliency.MSROIModel, image: Image, settings: Settings)
             prepared=prepared,
           ),
           **_salient_cuts(rgb, decoded, original.block_map),
-          **_extra_scores(rgb, decoded, fixated, prepared),
+          **_extra_scores(rgb, decoded, original.block_map, density, prepared),
           **_semantic_consistency(model, original, decoded),
         }
       )
