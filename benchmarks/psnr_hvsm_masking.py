@@ -181,7 +181,10 @@ def _masking_trellis(scale: np.ndarray):
   """Luma quantized by `_masked_blocks` with the thresholds times `scale` (per block) while open."""
   plain = trellis.quantize_components
 
-  def quantize_components(coefficients, tables, lambdas, code_lengths, weights=None):
+  def quantize_components(
+    coefficients, tables, lambdas, code_lengths, weights=None, thresholds=None
+  ):
+    del thresholds  # The variant zeroes by its own masking thresholds.
     components = plain(coefficients[1:], tables[1:], lambdas[1:], code_lengths[1:], weights)
     flat = np.ascontiguousarray(coefficients[0], np.float64).reshape(-1, 64)
     steps = np.asarray(tables[0], np.float64).ravel()

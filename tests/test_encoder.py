@@ -173,21 +173,23 @@ def test_large_photos_get_a_larger_luma_lambda_at_the_q50_size():
     assert (sizes[0] < sizes[1]) if larger_lambda else (sizes[0] == sizes[1]), sizes
 
 
-def test_trellis_tables_are_mozjpegs_with_finer_dc(block_maps):
-  """Both tables are mozjpeg's at the knob except the DC step, which is half as coarse."""
+def test_trellis_tables_are_jpeglis_flat_shape_with_mozjpegs_finer_dc(block_maps):
+  """Both tables have jpegli's luma shape at the knob (`Tuning.table_flatness` 1, the default),
+  and the DC step of mozjpeg's table, half as coarse."""
   image = read_rgb("kodim23.png")
   data, report = encoder.compress(image, block_maps["kodim23"], encoder.EncoderOptions(quality=70))
-  plain = quantize.staggered_table(quantize.ROBIDOUX_TABLE, report.quality)
+  flat = quantize.staggered_table(quantize.JPEGLI_LUMA_TABLE, report.quality)
+  steep = quantize.staggered_table(quantize.ROBIDOUX_TABLE, report.quality)
   for table in Image.open(io.BytesIO(data)).quantization.values():
     table = np.array(table).reshape(8, 8)  # Pillow lists tables in natural order.
-    assert abs(table[0, 0] - plain[0, 0] * tuning.DEFAULT.luma_dc) <= 1
-    np.testing.assert_array_equal(table.ravel()[1:], plain.ravel()[1:])
+    assert abs(table[0, 0] - steep[0, 0] * tuning.DEFAULT.luma_dc) <= 1
+    np.testing.assert_array_equal(table.ravel()[1:], flat.ravel()[1:])
 
 
-@pytest.mark.parametrize("flatness", [1.0, 0.5])
+@pytest.mark.parametrize("flatness", [0.0, 0.5])
 def test_table_flatness_chooses_the_written_tables_shape(block_maps, flatness):
-  """Flatness 1 writes jpegli's flat AC steps, 0.5 the geometric blend of jpegli's and mozjpeg's,
-  each with mozjpeg's DC step; outside [0, 1] is a ValueError."""
+  """Flatness 0 writes mozjpeg's steep AC steps, 0.5 the geometric blend of jpegli's and
+  mozjpeg's, each with mozjpeg's DC step; outside [0, 1] is a ValueError."""
   image = read_rgb("kodim23.png")
   params = tuning.Tuning(table_flatness=flatness)
   data, report = encoder.compress(
@@ -201,9 +203,9 @@ def test_table_flatness_chooses_the_written_tables_shape(block_maps, flatness):
     table = np.array(table).reshape(8, 8)
     assert abs(table[0, 0] - dc) <= 1
     np.testing.assert_array_equal(table.ravel()[1:], plain.ravel()[1:])
-  if flatness == 1.0:
+  if flatness == 0.0:
     np.testing.assert_array_equal(
-      plain, quantize.staggered_table(quantize.JPEGLI_LUMA_TABLE, report.quality)
+      plain, quantize.staggered_table(quantize.ROBIDOUX_TABLE, report.quality)
     )
   with pytest.raises(ValueError, match=r"table_flatness must be in \[0, 1\]"):
     tuning.Tuning(table_flatness=1.5)

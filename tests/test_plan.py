@@ -15,12 +15,12 @@ def qualities(name: str, quality: float = policies.PAPER_QUALITY, **params) -> n
   return policies.block_qualities(name, RAMP, quality, params)
 
 
-def test_continuous_default_is_a_smooth_step_over_the_top_quarter():
+def test_continuous_default_is_a_smooth_step_over_the_top_35_percent():
   q = qualities("continuous")
   assert np.all(np.diff(q.ravel()) >= 0)  # Monotone in saliency.
   assert q.min() == pytest.approx(50 - 19) and q.max() == pytest.approx(50 + 19)
-  assert np.mean(q > 50) == 0.25  # The top quarter is favoured ...
-  assert np.mean(q >= 68) >= 0.15 and np.mean(q <= 32) >= 0.65  # ... behind a short ramp.
+  assert np.mean(q > 50) == 0.35  # The top 35 % is favoured ...
+  assert np.mean(q >= 68) >= 0.2 and np.mean(q <= 32) >= 0.5  # ... behind a short ramp.
 
 
 def test_continuous_depends_on_rank_not_on_map_contrast():
@@ -104,6 +104,39 @@ def test_saliency_multipliers_spare_flat_background_blocks():
   assert multipliers[1] == pytest.approx(np.exp(-1.0))  # Salient blocks always gain.
   assert multipliers[2] == pytest.approx(np.exp(1600.0 / 1800.0))  # Nearly the full increase.
   assert multipliers[3] == pytest.approx(np.exp(-1.0))
+
+
+def test_zero_flat_energy_raises_flat_blocks_too():
+  flat = np.zeros((1, 64))
+  multipliers = plan.saliency_multipliers(
+    flat, np.array([1.0]), tuning.Tuning(background_cap=10.0, flat_energy=0.0)
+  )
+  assert multipliers[0] == pytest.approx(np.e)
+
+
+def test_the_coefficient_path_has_its_own_strength_cap_and_damping():
+  params = tuning.Tuning(
+    saliency_strength=((0.1, 1.0), (0.25, 2.0)),
+    coefficient_strength=3.0,
+    coefficient_background_cap=8.0,
+    coefficient_flat_energy=0.0,
+  )
+  coefficients = params.for_coefficients()
+  assert coefficients.saliency_strength == ((0.1, 3.0), (0.25, 6.0))
+  assert (coefficients.background_cap, coefficients.flat_energy) == (8.0, 0.0)
+  assert coefficients.luma_lambda == params.luma_lambda
+
+
+def test_zeroing_thresholds_rise_in_the_background_with_strength():
+  params = tuning.Tuning(background_deadzone=0.2)
+  q = qualities("continuous")
+  thresholds = plan.zeroing_thresholds(q, 1.0, params)
+  assert thresholds.max() == pytest.approx(0.7) and thresholds.min() == 0.5
+  assert (thresholds[q >= 50] == 0.5).all()  # Favoured blocks keep mozjpeg's rule.
+  assert (np.diff(thresholds.ravel()) <= 0).all()  # Higher the less salient.
+  np.testing.assert_allclose(plan.zeroing_thresholds(q, 2.0, params) - 0.5, 2 * (thresholds - 0.5))
+  assert (plan.zeroing_thresholds(q, 0.0, params) == 0.5).all()
+  assert (plan.zeroing_thresholds(qualities("uniform", 60.0), 1.0, params) == 0.5).all()
 
 
 def test_background_cap_bounds_every_increase():

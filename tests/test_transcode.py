@@ -136,8 +136,9 @@ def test_coefficients_beat_re_encoding_pixels_at_equal_size(name, quality):
 
 
 def test_the_map_moves_bits_to_the_salient_blocks():
-  """Through lambda, as in the pixel path; the transcoder's lambdas are small and background
-  increases are capped (`tuning.Tuning.background_cap`), so even strength 4 moves few bits."""
+  """Through lambda, as in the pixel path, with the path's own strength, cap and damping
+  (`tuning.Tuning.for_coefficients`): its lambdas are small, and at the pixel path's settings the
+  map moved almost nothing (issue 28)."""
   source = bad_inputs.jpeg_bytes(PHOTO, quality=90)
   image = _decode(source)
   left = np.zeros(PHOTO.shape[:2])
@@ -153,8 +154,8 @@ def test_the_map_moves_bits_to_the_salient_blocks():
     data, _ = encoder.compress_decoded(image, saliency_map, options)
     error = (turbo.decode(data).astype(float) - image.rgb) ** 2
     ratios[name] = error[:, :half].mean() / error[:, half:].mean()
-  assert ratios["left, strength 4"] < ratios["left"] < ratios["uniform"]
-  assert ratios["left, strength 4"] < 0.95 * ratios["uniform"]
+  assert ratios["left, strength 4"] < ratios["left"] < 0.92 * ratios["uniform"]
+  assert ratios["left, strength 4"] < 0.75 * ratios["uniform"]
 
 
 @pytest.mark.parametrize(

@@ -45,14 +45,18 @@ def random_blocks(count: int, seed: int = 0) -> np.ndarray:
 
 def test_zero_lambda_is_plain_rounding():
   blocks = random_blocks(50)
-  levels = trellis.quantize_blocks(blocks, TABLE.ravel(), np.zeros(50), BITS, ONES)
+  levels = trellis.quantize_blocks(
+    blocks, TABLE.ravel(), np.zeros(50), BITS, ONES, np.full(50, 0.5)
+  )
   expected = quantize.quantize(blocks.reshape(50, 1, 8, 8), TABLE.reshape(8, 8)).reshape(50, 64)
   np.testing.assert_array_equal(levels, expected)
 
 
 def test_huge_lambda_keeps_only_dc():
   blocks = random_blocks(20)
-  levels = trellis.quantize_blocks(blocks, TABLE.ravel(), np.full(20, 1e9), BITS, ONES)
+  levels = trellis.quantize_blocks(
+    blocks, TABLE.ravel(), np.full(20, 1e9), BITS, ONES, np.full(20, 0.5)
+  )
   assert not levels[:, 1:].any()
   np.testing.assert_array_equal(
     levels[:, 0], np.sign(blocks[:, 0]) * np.floor(np.abs(blocks[:, 0]) / TABLE[0, 0] + 0.5)
@@ -62,7 +66,9 @@ def test_huge_lambda_keeps_only_dc():
 @pytest.mark.parametrize("lam", [0.5, 2.0, 8.0])
 def test_the_search_beats_rounding_and_zeroing_under_its_cost(lam):
   blocks = random_blocks(100, seed=1)
-  levels = trellis.quantize_blocks(blocks, TABLE.ravel(), np.full(100, lam), BITS, ONES)
+  levels = trellis.quantize_blocks(
+    blocks, TABLE.ravel(), np.full(100, lam), BITS, ONES, np.full(100, 0.5)
+  )
   rounded = quantize.quantize(blocks.reshape(100, 1, 8, 8), TABLE.reshape(8, 8)).reshape(100, 64)
   zeroed = rounded.copy()
   zeroed[:, 1:] = 0
@@ -86,7 +92,9 @@ def test_the_search_is_optimal_on_small_blocks(weighted):
     )
     lam = rng.uniform(0.2, 6.0)
     weights = rng.uniform(0.3, 4.0, 64) if weighted else ONES
-    ours = trellis.quantize_blocks(block[None], TABLE.ravel(), np.array([lam]), BITS, weights)[0]
+    ours = trellis.quantize_blocks(
+      block[None], TABLE.ravel(), np.array([lam]), BITS, weights, np.array([0.5])
+    )[0]
     choices = []
     for position in positions:
       index = trellis.ZIGZAG[position]
@@ -103,12 +111,17 @@ def test_the_search_is_optimal_on_small_blocks(weighted):
 def test_heavier_weights_keep_more():
   blocks = random_blocks(100, seed=4)
   light, heavy = (
-    trellis.quantize_blocks(blocks, TABLE.ravel(), np.full(100, 4.0), BITS, np.full(64, w))
+    trellis.quantize_blocks(
+      blocks, TABLE.ravel(), np.full(100, 4.0), BITS, np.full(64, w), np.full(100, 0.5)
+    )
     for w in (1.0, 16.0)
   )
   assert np.count_nonzero(heavy) > np.count_nonzero(light)
   np.testing.assert_array_equal(  # Weight 16 at lambda 4 is weight 1 at lambda 1/4.
-    heavy, trellis.quantize_blocks(blocks, TABLE.ravel(), np.full(100, 0.25), BITS, ONES)
+    heavy,
+    trellis.quantize_blocks(
+      blocks, TABLE.ravel(), np.full(100, 0.25), BITS, ONES, np.full(100, 0.5)
+    ),
   )
 
 
@@ -120,6 +133,22 @@ def candidate_levels(
     index = trellis.ZIGZAG[position]
     levels[index] = value * np.sign(block[index])
   return levels
+
+
+def test_a_higher_threshold_zeroes_what_lies_below_it_and_nothing_else():
+  """Zeroing thresholds (jpegli's adaptive quantization's idea): below 0.5 steps nothing changes;
+  at 0.9, every AC coefficient under 0.9 steps is 0, and with lambda 0 the rest round as before."""
+  blocks = random_blocks(100, seed=3)
+  plain = trellis.quantize_blocks(
+    blocks, TABLE.ravel(), np.zeros(100), BITS, ONES, np.full(100, 0.5)
+  )
+  raised = np.where(np.arange(100) % 2 == 0, 0.9, 0.5)
+  levels = trellis.quantize_blocks(blocks, TABLE.ravel(), np.zeros(100), BITS, ONES, raised)
+  steps = np.abs(blocks) / TABLE.ravel()
+  small = (steps < 0.9) & (raised[:, None] == 0.9)
+  small[:, 0] = False  # DC is always rounded.
+  assert small.sum() > 100 and not levels[small].any()
+  np.testing.assert_array_equal(levels[~small], plain[~small])
 
 
 def test_code_lengths_are_a_complete_prefix_code_of_at_most_16_bits():

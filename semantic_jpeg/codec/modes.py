@@ -1,9 +1,10 @@
 """The encoding modes behind `encoder.compress`: each transforms the image once, then turns a
 knob value into JPEG bytes, so that rate control re-runs only quantization and writing.
 
-Mode 'trellis' (default) writes one JPEG with mozjpeg's (Robidoux) table, its DC entries finer
-(`tuning.Tuning`), at the knob and chooses every block's coefficients by rate-distortion trellis
-quantization with a lambda per block (`plan.trellis_lambdas`). Mode 'dct' (the fast option) uses
+Mode 'trellis' (default) writes one JPEG with the basic tables of `tuning.Tuning` (jpegli's flat
+luma shape by default, mozjpeg's DC steps made finer) at the knob and chooses every block's
+coefficients by rate-distortion trellis quantization with a lambda per block
+(`plan.trellis_lambdas`). Mode 'dct' (the fast option) uses
 the IJG tables at the plan's highest block quality; every block keeps only the coefficients its
 own quality would keep (a per-block dead zone). Mode 'composite' reproduces the paper's
 stitch-and-re-encode method.
@@ -64,7 +65,7 @@ class ModeEncoder(Protocol):
 class TrellisEncoder:
   """Mode 'trellis': transforms once, then trellis-quantizes per knob.
 
-  The knob is the quality of mozjpeg's table (`basic_tables`), scaled by
+  The knob is the quality of the basic tables (`basic_tables`), scaled by
   `quantize.staggered_table`. Code length estimates carry over from one knob
   to the next, so after the first encode one trellis pass suffices.
   """
@@ -96,12 +97,11 @@ class TrellisEncoder:
     self._clipped = bool((self._luma >= 255).any())
     self._dering_step = None
     clock.lap("dct")
+    qualities = self.block_qualities(policies.PAPER_QUALITY)
     self._lambdas = plan.trellis_lambdas(
-      self._coefficients,
-      self.block_qualities(policies.PAPER_QUALITY),
-      options.strength,
-      options.tuning,
+      self._coefficients, qualities, options.strength, options.tuning
     )
+    self._thresholds = [plan.zeroing_thresholds(qualities, options.strength, options.tuning)]
     self._code_lengths = [None] * len(planes)
 
   def block_qualities(self, quality: float) -> np.ndarray:
@@ -126,7 +126,11 @@ class TrellisEncoder:
     )
     lambdas = [lam * scale for lam, scale in zip(self._lambdas, scales)]
     components = trellis.quantize_components(
-      self._coefficients, [*tables, *tables[1:]], lambdas, self._code_lengths
+      self._coefficients,
+      [*tables, *tables[1:]],
+      lambdas,
+      self._code_lengths,
+      thresholds=self._thresholds,
     )
     self._clock.lap("quantize")
     data = bitstream.insert_segments(

@@ -1,5 +1,5 @@
 """The plan: a saliency map to per-block weights, the qualities of the `dct` mode and the
-trellis lambdas of the `trellis` mode.
+trellis lambdas and zeroing thresholds of the `trellis` mode.
 
 The trellis mode's lambda per block is mozjpeg's texture-adaptive lambda (scaled per knob by
 `tuning.Tuning`), for luma multiplied by e^(-s * dq / 38), dq being the block's policy quality
@@ -63,17 +63,28 @@ def trellis_lambdas(
   centre = (qualities.max() + qualities.min()) / 2.0
   rows, columns = coefficients[0].shape[:2]
   saliency_strength = params.strength_at(rows * columns * 64 / 1e6)
+  luma_weights = -saliency_strength * strength * (qualities - centre) / QUALITY_PER_LAMBDA_E_FOLD
   lambdas = []
   for index, component in enumerate(coefficients):
     flat = component.reshape(-1, 64)
     lam = texture_lambdas(flat, 1.0)
     if index == 0:
-      weights = (
-        -saliency_strength * strength * (qualities - centre).ravel() / QUALITY_PER_LAMBDA_E_FOLD
-      )
-      lam = lam * saliency_multipliers(flat, weights, params)
+      lam = lam * saliency_multipliers(flat, luma_weights.ravel(), params)
     lambdas.append(lam.reshape(component.shape[:2]))
   return lambdas
+
+
+def zeroing_thresholds(
+  qualities: np.ndarray, strength: float, params: tuning.Tuning = tuning.DEFAULT
+) -> np.ndarray:
+  """Per luma block, the size (in table steps) below which the trellis zeroes an AC coefficient:
+  mozjpeg's 0.5, raised in the background by `params.background_deadzone` times the strength
+  times how far the block's policy quality lies below the middle one (0 at the middle, 1 half
+  the default span below it), as jpegli's adaptive quantization raises a block's zeroing
+  threshold. Zero strength or a uniform policy leaves 0.5 everywhere."""
+  centre = (qualities.max() + qualities.min()) / 2.0
+  below = np.clip((centre - qualities) / (QUALITY_PER_LAMBDA_E_FOLD / 2.0), 0.0, 1.0)
+  return 0.5 + params.background_deadzone * strength * below
 
 
 def _ac_energy(blocks_64: np.ndarray) -> np.ndarray:
@@ -101,5 +112,8 @@ def saliency_multipliers(
   e / (e + flat_energy), e the block's mean AC energy, and no increase exceeds background_cap.
   """
   energy = _ac_energy(coefficients.astype(np.float64))
-  damping = np.where(weights > 0, energy / (energy + params.flat_energy), 1.0)
+  if params.flat_energy > 0:
+    damping = np.where(weights > 0, energy / (energy + params.flat_energy), 1.0)
+  else:
+    damping = np.ones_like(weights)
   return np.minimum(np.exp(weights * damping), params.background_cap)

@@ -5,7 +5,7 @@ every decoder inverts) and trellis-quantized again, block by block, on the file'
 chroma subsampling: no inverse DCT, colour conversion, chroma resampling or re-blocking adds error,
 and distortion is measured against what the input decodes to. The knob's scaling, lambdas and
 saliency weighting are the trellis mode's (`modes.TrellisEncoder`, `plan.trellis_lambdas`), with
-four differences:
+five differences:
 
 - the basic tables are jpegli's flat luma table for all components, with the trellis mode's DC
   steps (`basic_tables`): SSIMULACRA 2, the score JPEG inputs are recompressed to, and
@@ -17,7 +17,9 @@ four differences:
   rounded up), distortion is weighted by (written / desired step)^2, i.e. measured in desired
   steps: the knob keeps raising quality up to the input itself (at 100, its own levels);
 - the lambdas are `LAMBDA_FACTOR` times mozjpeg's at every knob (the trellis mode's are mozjpeg's
-  or half of them, `tuning.Tuning.luma_lambda`).
+  or half of them, `tuning.Tuning.luma_lambda`);
+- the map weighs them with the path's own strength, cap and damping
+  (`tuning.Tuning.for_coefficients`): on lambdas this small, the pixel path's moved nothing.
 """
 
 import dataclasses
@@ -97,9 +99,8 @@ def basic_tables(params: tuning.Tuning) -> tuple[np.ndarray, np.ndarray]:
   trellis mode's tables (mozjpeg's): at the size of libjpeg-turbo's quality 50 of the decoded
   pixels SSIMULACRA 2 +5.7 (higher on 38 of 40), at SSIMULACRA 2 80 median size 0.887 times;
   λ x 0.15 / 0.6 and DC steps x 0.75 changed neither by more than 0.04 and 0.005. The pixel
-  path keeps mozjpeg's by default (`tuning.Tuning.table_flatness`): there the flat table costs
-  PSNR-HVS-M where people look, though SSIMULACRA 2 and Butteraugli prefer it there too
-  (results/tuning.md).
+  path writes the same shape by default (`tuning.Tuning.table_flatness`), but can be set
+  otherwise; this path always writes it.
   """
   return modes.basic_tables(dataclasses.replace(params, table_flatness=1.0))
 
@@ -108,6 +109,13 @@ def aligned_table(desired: np.ndarray, step: np.ndarray) -> np.ndarray:
   """Each entry the whole multiple of the file's step nearest the desired step (1x at least)."""
   multiple = np.clip(np.rint(desired / step), 1, np.maximum(_MAX_STEP // step, 1))
   return (step * multiple).astype(np.int32)
+
+
+def _padded(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+  """A block grid cropped or edge-padded to `shape` (the stored luma grid may be MCU-padded)."""
+  rows, columns = shape
+  grid = grid[:rows, :columns]
+  return np.pad(grid, ((0, rows - grid.shape[0]), (0, columns - grid.shape[1])), mode="edge")
 
 
 class CoefficientEncoder:
@@ -133,12 +141,14 @@ class CoefficientEncoder:
     self._saliency = saliency
     self._coefficients = stored.dequantized()
     self._sampling = stored.sampling if len(stored.components) > 1 else ((1, 1),)
+    qualities = self.block_qualities(policies.PAPER_QUALITY)
     lambdas = plan.trellis_lambdas(
-      self._coefficients,
-      self.block_qualities(policies.PAPER_QUALITY),
-      options.strength,
-      options.tuning,
+      self._coefficients, qualities, options.strength, options.tuning.for_coefficients()
     )
+    luma_grid = self._coefficients[0].shape[:2]
+    self._thresholds = [
+      _padded(plan.zeroing_thresholds(qualities, options.strength, options.tuning), luma_grid)
+    ]
     scale = LAMBDA_FACTOR * tuning.MOZJPEG_LAMBDA_SCALE
     self._lambdas = [lam * scale for lam in lambdas]
     self._code_lengths = [None] * len(self._coefficients)
@@ -168,7 +178,7 @@ class CoefficientEncoder:
     tables = [aligned_table(d, step) for d, step in zip(desired, self._stored.tables)]
     weights = [np.maximum(t / d, 1.0) ** 2 for t, d in zip(tables, desired)]
     components = trellis.quantize_components(
-      self._coefficients, tables, self._lambdas, self._code_lengths, weights
+      self._coefficients, tables, self._lambdas, self._code_lengths, weights, self._thresholds
     )
     self._clock.lap("quantize")
     unique = tables if len(tables) == 3 and (tables[1] != tables[2]).any() else tables[:2]

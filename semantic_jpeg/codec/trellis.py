@@ -7,7 +7,9 @@ For each 8x8 block, a dynamic program over the zigzag positions picks the AC lev
 where bits(v) counts the Huffman code of each (run, size) symbol, its magnitude bits, ZRL and
 end-of-block codes, and the weights w_k are 1 unless given (the transcoder measures error in steps
 of the table it aimed at, where the table it writes had to differ). As in mozjpeg, a position
-only gets a state when its rounded level is at least 1, and the candidates there are the largest
+only gets a state when its rounded level is at least 1 (|c| / q >= 0.5; a block's threshold may be
+higher, which zeroes more: the map's background, `plan.zeroing_thresholds`), and the candidates
+there are the largest
 level of each smaller magnitude category (1, 3, 7, ...) plus the rounded level and the one below
 it; end-of-block is placed by cost. Code lengths start
 from a generic estimate; between passes they are the Huffman code lengths of the chosen symbols.
@@ -44,10 +46,21 @@ def candidate_level(candidate: int, top: int, rounded: int) -> int:
 
 @numba.njit(cache=True, nogil=True)
 def _quantize_block(
-  scaled, weights, lam, symbol_bits, levels_out, prefix, positions, costs, parents, chosen
+  scaled,
+  weights,
+  lam,
+  threshold,
+  symbol_bits,
+  levels_out,
+  prefix,
+  positions,
+  costs,
+  parents,
+  chosen,
 ):
   """Trellis over one block: `scaled` holds |c| / q and `weights` the distortion weights, in
-  zigzag order; signs are applied later."""
+  zigzag order; a coefficient below `threshold` steps is zeroed (0.5: mozjpeg's rule, a state
+  wherever the rounded level is at least 1); signs are applied later."""
   prefix[0] = 0.0
   for k in range(1, 64):
     prefix[k] = prefix[k - 1] + weights[k] * scaled[k] * scaled[k]
@@ -56,10 +69,9 @@ def _quantize_block(
   costs[0] = 0.0
   zrl = symbol_bits[huffman.ZRL]
   for k in range(1, 64):
-    rounded = int(math.floor(scaled[k] + 0.5))
-    if rounded < 1:
+    if scaled[k] < threshold:
       continue
-    rounded = min(rounded, _AC_LIMIT)
+    rounded = min(max(int(math.floor(scaled[k] + 0.5)), 1), _AC_LIMIT)
     best_cost = 1e300
     best_parent = 0
     best_level = 0
@@ -107,6 +119,7 @@ def quantize_blocks(
   lambdas: np.ndarray,
   symbol_bits: np.ndarray,
   weights: np.ndarray,
+  thresholds: np.ndarray,
 ) -> np.ndarray:
   """Trellis-quantizes blocks.
 
@@ -116,6 +129,7 @@ def quantize_blocks(
     lambdas: (B,) rate weight per block (distortion is in units of q^2).
     symbol_bits: (256,) code length per (run << 4 | size) symbol.
     weights: (64,) float64 distortion weights, natural order.
+    thresholds: (B,) AC coefficients below this many steps are zeroed (0.5: none forced).
 
   Returns:
     (B, 64) int16 levels, natural order; DC is rounded.
@@ -140,6 +154,7 @@ def quantize_blocks(
       scaled,
       zigzag_weights,
       lambdas[block],
+      thresholds[block],
       symbol_bits,
       zigzag_levels,
       prefix,
@@ -163,6 +178,7 @@ def quantize(
   passes: int = 2,
   symbol_bits: np.ndarray | None = None,
   weights: np.ndarray | None = None,
+  thresholds: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
   """Trellis-quantizes a component, re-estimating code lengths between passes.
 
@@ -173,6 +189,8 @@ def quantize(
     passes: number of trellis passes (code lengths are re-estimated after each).
     symbol_bits: starting code lengths (default: `huffman.generic_code_lengths()`).
     weights: (8, 8) distortion weight per coefficient (default: all 1).
+    thresholds: (M, N) per block, AC coefficients below this many steps are zeroed (default:
+      0.5, mozjpeg's rule).
 
   Returns:
     (M, N, 8, 8) int16 levels and the code lengths the last pass produced.
@@ -181,9 +199,14 @@ def quantize(
   steps = np.asarray(table, np.float64).reshape(64)
   weights = np.ones(64) if weights is None else np.asarray(weights, np.float64).reshape(64)
   block_lambdas = np.ascontiguousarray(lambdas, np.float64).ravel()
+  block_thresholds = (
+    np.full(len(flat), 0.5)
+    if thresholds is None
+    else np.ascontiguousarray(thresholds, np.float64).ravel()
+  )
   bits = huffman.generic_code_lengths() if symbol_bits is None else symbol_bits
   for _ in range(passes):
-    levels = quantize_blocks(flat, steps, block_lambdas, bits, weights)
+    levels = quantize_blocks(flat, steps, block_lambdas, bits, weights, block_thresholds)
     bits = huffman.code_lengths(huffman.symbol_counts(levels))
   return levels.reshape(coefficients.shape), bits
 
@@ -194,14 +217,17 @@ def quantize_components(
   lambdas: list[np.ndarray],
   code_lengths: list[np.ndarray | None],
   weights: list[np.ndarray | None] | None = None,
+  thresholds: list[np.ndarray | None] | None = None,
 ) -> list[np.ndarray]:
-  """Trellis-quantizes each component with its own table, lambdas and distortion weights.
+  """Trellis-quantizes each component with its own table, lambdas, distortion weights and
+  zeroing thresholds (None: mozjpeg's rule).
 
   `code_lengths` holds each component's code length estimates from the last call, None before
   the first (which then runs two passes); it is updated in place, so that when the tables move
   a little (rate control), one pass suffices.
   """
   weights = weights or [None] * len(coefficients)
+  thresholds = thresholds or [None] * len(coefficients)
   components = []
   for index, (component, table, lam) in enumerate(zip(coefficients, tables, lambdas)):
     passes = 2 if code_lengths[index] is None else 1
@@ -212,6 +238,7 @@ def quantize_components(
       passes=passes,
       symbol_bits=code_lengths[index],
       weights=weights[index],
+      thresholds=thresholds[index],
     )
     components.append(levels)
   return components

@@ -44,7 +44,13 @@ class Tuning:
     saliency_strength: (megapixels, multiplier) points: the map's effect at strength 1 (see
       `plan.trellis_lambdas`), linear in the image's area between them and constant beyond.
     background_cap: largest factor the map may raise a background block's lambda by.
-    flat_energy: mean AC energy at which a background block's lambda increase is halved.
+    flat_energy: mean AC energy at which a background block's lambda increase is halved (0:
+      no damping).
+    background_deadzone: how far the map raises a background block's zeroing threshold, in
+      table steps at strength 1 (`plan.zeroing_thresholds`).
+    coefficient_strength, coefficient_background_cap, coefficient_flat_energy: on the
+      coefficient path (JPEG inputs), a multiplier on saliency_strength and its own
+      background_cap and flat_energy (`for_coefficients`).
   """
 
   # Fitted on the tune split at the Q50, Q75, Q90 sizes (tools/tune.py, results/tuning.md): at the
@@ -69,14 +75,20 @@ class Tuning:
   # 0.35 measured the same as 0.5, 0.7 less.
   luma_dc: float = 0.5
   chroma_dc: float = 0.5
-  # The pixel path's: PSNR-HVS-M, which issues 13 and 14 measure the salient quarter with, prefers
-  # mozjpeg's there by up to 4.9 dB; SSIMULACRA 2 and Butteraugli prefer jpegli's, over the whole
-  # image and where people look (tune and validation splits, unseen sets, Q50 to Q90 sizes;
-  # results/tuning.md). Flatness 0.25 and 0.5 lie between by every metric (tune split, Q50 size,
-  # strengths 0 to 3). The transcoder always writes jpegli's.
-  table_flatness: float = 0.0
-  # Saliency (tune split, map's top quarter, continuous policy's defaults: coverage 0.25, softness
-  # 0.2; increases capped at 2 and halved at a mean AC energy of 200). With the CAM map, strength 1
+  # The pixel path's. SSIMULACRA 2 and Butteraugli, which judge where people look since issue 28,
+  # prefer jpegli's over the whole image and there (tune and validation splits, unseen sets, Q50
+  # to Q90 sizes; on 12 of the tune split's large scene_fixations photos at the Q30 / Q50 / Q75
+  # sizes, with the map: SSIMULACRA 2 there +1.5 / +1.1 / +1.3 over mozjpeg's table, whole
+  # +1.3 / +2.4 / +1.9; results/tuning.md); PSNR-HVS-M prefers mozjpeg's there by up to 4.9 dB.
+  # Flatness 0.25 and 0.5 lie between by every metric. The transcoder always writes jpegli's.
+  table_flatness: float = 1.0
+  # Saliency, the pixel path's (tune split, map's top quarter, the continuous policy's coverage
+  # 0.25, softness 0.2 until issue 28 widened them; increases capped at 2 and halved at a mean AC
+  # energy of 200). Under issue 28's judge (12 large tune photos, Q30 / Q50 / Q75 sizes, with
+  # coverage 0.35): stronger settings bought little there for much of the whole image (strength 2
+  # with a cap of 4 over the top half: +0.3 / +0.2 more there for 1.9 / 1.6 points of the whole
+  # image and +0.11 / +0.09 Butteraugli; without damping less there and up to 7 points of the
+  # whole image): these are kept. With the CAM map, strength 1
   # kept scene_fixations' Q50 size within 1.0 SSIMULACRA 2 of mozjpeg on 92 % of images, 1.5 on
   # 79 %, 2 on 51 %. With the fixation readout (issue 13), refitted (results/tuning.md): on the
   # photos below 0.2 MP (98 of 125, mostly 256x256) strength 1 / 1.5 / 2 kept 97 / 86 / 82 %
@@ -86,10 +98,41 @@ class Tuning:
   saliency_strength: tuple[tuple[float, float], ...] = ((0.1, 1.0), (0.25, 2.0))
   background_cap: float = 2.0
   flat_energy: float = 200.0
+  # The coefficient path's own (JPEG inputs; `for_coefficients`). Its lambdas are 0.3 times
+  # mozjpeg's (`transcode.LAMBDA_FACTOR`), so the pixel path's map moved nothing there (+0.05
+  # SSIMULACRA 2 where people look over the control at the Q50 size). Fitted on 12 of the tune
+  # split's large scene_fixations photos (libjpeg-turbo Q90 JPEGs of them, the Q30, Q50 and Q75
+  # sizes) by SSIMULACRA 2 where people look with the whole image held (results/tuning.md): twice
+  # the pixel path's strength, a cap of 8 and no damping on flat blocks gave +2.1 / +1.1 / +0.4
+  # there over the control; strength 3, damping at energy 50, or caps of 4 or 16 gave less there
+  # or lost more of the whole image.
+  # Map-driven zeroing thresholds (`plan.zeroing_thresholds`), both paths, as jpegli's adaptive
+  # quantization raises a block's. On 12 large tune photos (Q30 / Q50 / Q75 sizes) 0.15 steps gave
+  # +0.22 / +0.14 / +0.10 SSIMULACRA 2 where people look over none on the pixel path (+0.04 /
+  # -0.03 / +0.01 on the coefficient path), a lower gaze-weighted Butteraugli, and cost the whole
+  # image 0.03 / 0.13 / 0.04; 0.3 gave +0.28 / +0.31 / +0.31 there for 0.8 / 1.2 / 0.6 of the
+  # whole image, and on the coefficient path a quarter of the photos fell more than 2.0 below
+  # mozjpeg at the Q30 size. Background levels kept to multiples of 2 (a coarser effective step)
+  # lost on every count: they save no magnitude bits (results/tuning.md).
+  background_deadzone: float = 0.15
+  coefficient_strength: float = 2.0
+  coefficient_background_cap: float = 8.0
+  coefficient_flat_energy: float = 0.0
 
   def __post_init__(self):
     if not 0.0 <= self.table_flatness <= 1.0:
       raise ValueError(f"table_flatness must be in [0, 1], not {self.table_flatness!r}")
+
+  def for_coefficients(self) -> "Tuning":
+    """The constants the map uses on the coefficient path: its strength, cap and damping."""
+    return dataclasses.replace(
+      self,
+      saliency_strength=tuple(
+        (area, self.coefficient_strength * strength) for area, strength in self.saliency_strength
+      ),
+      background_cap=self.coefficient_background_cap,
+      flat_energy=self.coefficient_flat_energy,
+    )
 
   def strength_at(self, megapixels: float) -> float:
     """The saliency strength multiplier for an image of this area."""
