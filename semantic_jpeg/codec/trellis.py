@@ -220,14 +220,14 @@ def quantize_components(
   thresholds: list[np.ndarray | None] | None = None,
 ) -> list[np.ndarray]:
   """Trellis-quantizes each component with its own table, lambdas, distortion weights and
-  zeroing thresholds (None: mozjpeg's rule).
+  zeroing thresholds (None, or components past the end of the list: mozjpeg's rule).
 
   `code_lengths` holds each component's code length estimates from the last call, None before
   the first (which then runs two passes); it is updated in place, so that when the tables move
   a little (rate control), one pass suffices.
   """
   weights = weights or [None] * len(coefficients)
-  thresholds = thresholds or [None] * len(coefficients)
+  thresholds = [*(thresholds or []), *[None] * len(coefficients)]
   components = []
   for index, (component, table, lam) in enumerate(zip(coefficients, tables, lambdas)):
     passes = 2 if code_lengths[index] is None else 1
