@@ -105,35 +105,38 @@ def _compress_to(image: np.ndarray, block_map: np.ndarray, target: int, **option
 
 
 def scores(name: str, data: bytes, block_map: np.ndarray) -> tuple[float, float]:
-  """(whole-image SSIMULACRA 2, PSNR-HVS-M of the map's top quarter of blocks)."""
+  """(whole-image SSIMULACRA 2, SSIMULACRA 2 with only the map's top quarter's errors)."""
   image, decoded = read_rgb(f"{name}.png"), turbo.decode(data)
   return (
     metrics.ssimulacra2(image, decoded),
-    metrics.salient_psnr_hvsm(image, decoded, evaluation.salient_blocks(block_map)),
+    metrics.salient_ssimulacra2(image, decoded, evaluation.salient_blocks(block_map)),
   )
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_trellis_beats_mozjpeg_on_the_whole_image(block_maps, trellis_files, name):
-  """At the Q50 size the default is well above mozjpeg in SSIMULACRA 2; where the map points it
-  is near mozjpeg (kodim23 loses 0.4 dB PSNR-HVS-M there: the finer DC steps go to its smooth
-  background), not the +1.5 dB issue 14 asked for."""
+def test_trellis_beats_mozjpeg_on_the_whole_image_and_where_the_map_points(
+  block_maps, trellis_files, name
+):
+  """At the Q50 size the default is well above mozjpeg by SSIMULACRA 2, on the whole image and in
+  the map's top quarter (issue 28's judge; by PSNR-HVS-M, which prefers mozjpeg's steep table,
+  it is about 1 dB below there)."""
   files = trellis_files[name]
   assert len(files["semantic"]) <= files["target"]
   ours, theirs = (scores(name, files[key], block_maps[name]) for key in ("semantic", "mozjpeg"))
-  assert ours[0] >= theirs[0] + 1.0  # Whole-image SSIMULACRA 2.
-  assert ours[1] >= theirs[1] - 0.6  # Salient PSNR-HVS-M, dB.
+  assert ours[0] >= theirs[0] + 1.0  # Whole image.
+  assert ours[1] >= theirs[1] + 1.0  # The map's top quarter.
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_uniform_trellis_control_beats_mozjpeg(block_maps, trellis_files, name):
-  """Without the map our trellis beats mozjpeg; the map moves quality into its salient blocks."""
+  """Without the map our trellis beats mozjpeg; the map moves quality into its salient blocks
+  for at most a point of the whole image."""
   files = trellis_files[name]
   uniform, mozjpeg, semantic = (
     scores(name, files[key], block_maps[name]) for key in ("uniform", "mozjpeg", "semantic")
   )
   assert uniform[0] >= mozjpeg[0] + 0.3
-  assert semantic[1] > uniform[1] and semantic[0] >= uniform[0] - 0.5
+  assert semantic[1] >= uniform[1] + 0.5 and semantic[0] >= uniform[0] - 1.0
 
 
 def test_strength_moves_the_salient_gain(block_maps):

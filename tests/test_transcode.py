@@ -119,11 +119,13 @@ def test_the_top_of_the_knob_is_the_input_without_generation_loss():
   assert _score(image, pixels) < _score(image, data) - 2.0
 
 
-@pytest.mark.parametrize("quality", [75, 90])
+@pytest.mark.parametrize(("quality", "margin"), [(75, 0.5), (90, -0.5)])
 @pytest.mark.parametrize("name", ["kodim21", "kodim23"])
-def test_coefficients_beat_re_encoding_pixels_at_equal_size(name, quality):
-  """At the size of libjpeg-turbo's quality 50, by half a point of SSIMULACRA 2 at least (issue
-  18; on Kodak at quality 90 the mean margin is 1.5, results/transcode)."""
+def test_coefficients_beat_re_encoding_pixels_at_equal_size(name, quality, margin):
+  """At the size of libjpeg-turbo's quality 50: from quality-75 inputs by half a point of
+  SSIMULACRA 2 at least (issue 18); from quality-90 inputs, since the pixel path writes the same
+  flat table (issue 28), the two are level (within half a point; the coefficient path keeps its
+  grid, metadata and never-larger rule)."""
   source = bad_inputs.jpeg_bytes(read_rgb(f"{name}.png"), quality=quality)
   image = _decode(source)
   target = turbo.jpeg_size(image.rgb, 50)
@@ -132,7 +134,7 @@ def test_coefficients_beat_re_encoding_pixels_at_equal_size(name, quality):
   ours, report = encoder.compress_decoded(image, uniform, options)
   pixels, _ = encoder.compress(image.rgb, uniform, options)
   assert report.path == "coefficients" and len(ours) <= target and len(pixels) <= target
-  assert _score(image, ours) > _score(image, pixels) + 0.5
+  assert _score(image, ours) > _score(image, pixels) + margin
 
 
 def test_the_map_moves_bits_to_the_salient_blocks():

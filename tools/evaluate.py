@@ -329,6 +329,7 @@ def _where_people_look(rows: list[dict], settings: evaluation.Settings) -> list[
   by = {(r["image"], r["encoder"], r["quality"]): r for r in rows}
   images = sorted({r["image"] for r in rows})
   region = "where people look" if fixated else "in the map's top quarter"
+  definition = " (the fixation density's top quarter)" if fixated else ""
   header = (
     "| target | SSIMULACRA 2 there, default − control | "
     + "".join(f"… − {p} | " for p in peers)
@@ -339,10 +340,10 @@ def _where_people_look(rows: list[dict], settings: evaluation.Settings) -> list[
   lines = [
     f"## {region.capitalize()}",
     "",
-    f"SSIMULACRA 2 of the photo carrying only the errors of the 8x8 blocks {region} "
-    f"({'the fixation density' if fixated else 'the map'}'s top quarter), and Butteraugli's "
-    f"distance map weighted by the {'fixation density' if fixated else 'map'} (lower is "
-    "better); the control is the default at --strength 0.",
+    f"SSIMULACRA 2 of the photo carrying only the errors of the 8x8 blocks {region}"
+    f"{definition}, and Butteraugli's distance map weighted by the "
+    f"{'fixation density' if fixated else 'map'} "
+    "(lower is better); the control is the default at --strength 0.",
     "",
     header,
     "|" + "---|" * (header.count("|") - 1),

@@ -9,10 +9,9 @@ end-of-block codes, and the weights w_k are 1 unless given (the transcoder measu
 of the table it aimed at, where the table it writes had to differ). As in mozjpeg, a position
 only gets a state when its rounded level is at least 1 (|c| / q >= 0.5; a block's threshold may be
 higher, which zeroes more: the map's background, `plan.zeroing_thresholds`), and the candidates
-there are the largest
-level of each smaller magnitude category (1, 3, 7, ...) plus the rounded level and the one below
-it; end-of-block is placed by cost. Code lengths start
-from a generic estimate; between passes they are the Huffman code lengths of the chosen symbols.
+there are the largest level of each smaller magnitude category (1, 3, 7, ...) plus the rounded
+level and the one below it; end-of-block is placed by cost. Code lengths start from a generic
+estimate; between passes they are the Huffman code lengths of the chosen symbols.
 
 The kernel runs compiled by numba: the dynamic program has a data-dependent number of states per
 block, which numpy could only vectorise by padding every block to 63 states.
