@@ -61,20 +61,25 @@ def test_distance_map_reproduces_the_tools_norms_and_places_the_errors():
   the top rows only shows there; weighting by those rows raises the 3-norm."""
   reference = synthetic(96, 128)
   distorted = jpeg_round_trip(reference, 25)
-  distances = butteraugli.distance_map(reference, distorted)
+  distances, norms = butteraugli.distance_map(reference, distorted)
   expected = butteraugli.distance(reference, distorted)
+  assert norms == expected
   assert distances.shape == reference.shape[:2]
   assert distances.max() == pytest.approx(expected.max_norm, rel=1e-5)
   assert butteraugli.weighted_pnorm3(distances) == pytest.approx(expected.pnorm3, rel=1e-5)
   top_only = reference.copy()
   top_only[:32] = distorted[:32]
-  partial = butteraugli.distance_map(reference, top_only)
+  partial = butteraugli.distance_map(reference, top_only)[0]
   assert partial[:24].mean() > 10 * partial[48:].mean()
   weights = np.zeros(reference.shape[:2])
   weights[:32] = 1.0
   assert butteraugli.weighted_pnorm3(partial, weights) > butteraugli.weighted_pnorm3(partial)
   with pytest.raises(ValueError, match="weights"):
     butteraugli.weighted_pnorm3(partial, np.zeros_like(weights))
+  whole, mapped, gaze = butteraugli.region_norms(
+    reference, top_only, np.array([[1.0] * 16] * 4 + [[0.0] * 16] * 8), weights
+  )
+  assert whole == butteraugli.pnorm3(reference, top_only) and gaze > mapped * 0.99 > whole
 
 
 @pytest.mark.parametrize(

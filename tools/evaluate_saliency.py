@@ -231,9 +231,9 @@ def _encode(data, fold_models, fold_of, image_dir) -> list[str]:
         row["ss2"].append(metrics.salient_ssimulacra2(image.rgb, decoded, looked_at, prepared))
         row["whole"].append(metrics.ssimulacra2(image.rgb, decoded, prepared))
         if butteraugli.available():
-          distances = butteraugli.distance_map(image.rgb, decoded)
-          row["gaze_ba"].append(butteraugli.weighted_pnorm3(distances, density))
-          row["ba"].append(butteraugli.weighted_pnorm3(distances))
+          whole, _, gaze = butteraugli.region_norms(image.rgb, decoded, block_map, density)
+          row["gaze_ba"].append(gaze)
+          row["ba"].append(whole)
   lines = []
   for quality in qualities:
     lines += _encode_table(quality, len(large), {k: scores[quality, k] for k in _ENCODED})

@@ -194,12 +194,10 @@ def _scores(
       reference, decoded, quarter, prepared
     )
   if _BUTTERAUGLI.value:
-    distances = butteraugli.distance_map(reference, decoded)
-    scores["butteraugli"] = butteraugli.weighted_pnorm3(distances)
-    pixel_map = blocks.to_pixels(block_map, *reference.shape[:2])
-    scores["map_butteraugli"] = butteraugli.weighted_pnorm3(distances, pixel_map + 1e-6)
-    if density is not None:
-      scores["gaze_butteraugli"] = butteraugli.weighted_pnorm3(distances, density)
+    whole, mapped, gaze = butteraugli.region_norms(reference, decoded, block_map, density)
+    scores["butteraugli"], scores["map_butteraugli"] = whole, mapped
+    if gaze is not None:
+      scores["gaze_butteraugli"] = gaze
   return scores
 
 

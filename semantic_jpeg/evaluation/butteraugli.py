@@ -18,9 +18,11 @@ under a weight per pixel (the gaze-weighted Butteraugli: weights = a fixation
 density). libjxl 0.7's tool writes the map only as its heat-map colours
 (`--distmap`, butteraugli.cc's ScoreToRgb); `distance_map` inverts that colour
 scale, which is exact up to 12 times its "bad" distance (about 13.9; larger
-distances read as 13.9). With uniform weights `weighted_pnorm3` reproduces the
-tool's own 3-norm (libjxl's ComputeDistanceP: the mean of the 3-, 6- and
-12-norms) to 1e-6 on the test images.
+distances, far beyond any compression this project makes, read as 13.9, so the
+weighted norms are then lower bounds). With uniform weights `weighted_pnorm3`
+reproduces the tool's own 3-norm (libjxl's ComputeDistanceP: the mean of the
+3-, 6- and 12-norms) to 1e-6 on the test images; `region_norms` reports the
+tool's own for the whole image.
 """
 
 import dataclasses
@@ -35,6 +37,7 @@ import tempfile
 import numpy as np
 import numpy.typing as npt
 
+from semantic_jpeg import blocks
 from semantic_jpeg import errors
 
 Image = npt.NDArray[np.uint8]
@@ -95,8 +98,9 @@ def distance(reference: Image, distorted: Image) -> Distance:
   return _parse(result.stdout)
 
 
-def distance_map(reference: Image, distorted: Image) -> np.ndarray:
-  """Per-pixel Butteraugli distances [H, W] float64 (see the module on how they are read)."""
+def distance_map(reference: Image, distorted: Image) -> tuple[np.ndarray, Distance]:
+  """Per-pixel Butteraugli distances [H, W] float64 (see the module on how they are read), and
+  the tool's own norms from the same run."""
   _check_pair(reference, distorted)
   tool = binary()
   with tempfile.TemporaryDirectory(prefix="butteraugli-") as folder:
@@ -104,7 +108,7 @@ def distance_map(reference: Image, distorted: Image) -> np.ndarray:
     for image, path in zip((reference, distorted), paths, strict=False):
       _write_pnm(image, path)
     result = subprocess.run(
-      [tool, *map(str, paths[:2]), "--distmap", str(paths[2])],
+      [tool, *map(str, paths[:2]), "--distmap", str(paths[2]), "--pnorm", "3"],
       capture_output=True,
       text=True,
       check=False,
@@ -113,7 +117,7 @@ def distance_map(reference: Image, distorted: Image) -> np.ndarray:
       raise ButteraugliError(
         f"{tool} exited with {result.returncode}: {result.stderr.strip()[-500:]}"
       )
-    return _distances(_read_pfm(paths[2]))
+    return _distances(_read_pfm(paths[2])), _parse(result.stdout)
 
 
 def weighted_pnorm3(distances: np.ndarray, weights: np.ndarray | None = None) -> float:
@@ -127,6 +131,18 @@ def weighted_pnorm3(distances: np.ndarray, weights: np.ndarray | None = None) ->
   return float(
     sum((weights * cubes**power).sum() ** (1.0 / (3 * power)) for power in (1, 2, 4)) / 3.0
   )
+
+
+def region_norms(
+  reference: Image, distorted: Image, block_map: np.ndarray, density: np.ndarray | None = None
+) -> tuple[float, float, float | None]:
+  """From one run of the tool: its 3-norm, the distance map's 3-norm weighted by a block map
+  (each block's value over its pixels) and, given a fixation density [H, W], the gaze-weighted
+  3-norm (else None)."""
+  distances, norms = distance_map(reference, distorted)
+  pixel_map = blocks.to_pixels(block_map, *reference.shape[:2]) + 1e-6  # Never all zero.
+  gaze = None if density is None else weighted_pnorm3(distances, density)
+  return norms.pnorm3, weighted_pnorm3(distances, pixel_map), gaze
 
 
 def available() -> bool:

@@ -170,12 +170,10 @@ def _extra_scores(
   PSNR-HVS-M and SSIMULACRA 2 where people looked (the density's top quarter of blocks)."""
   scores = {}
   if butteraugli.available():
-    distances = butteraugli.distance_map(rgb, decoded)
-    scores["butteraugli_pnorm3"] = butteraugli.weighted_pnorm3(distances)
-    pixel_map = blocks.to_pixels(block_map, *rgb.shape[:2])
-    scores["map_butteraugli"] = butteraugli.weighted_pnorm3(distances, pixel_map + 1e-6)
-    if density is not None:
-      scores["gaze_butteraugli"] = butteraugli.weighted_pnorm3(distances, density)
+    whole, mapped, gaze = butteraugli.region_norms(rgb, decoded, block_map, density)
+    scores["butteraugli_pnorm3"], scores["map_butteraugli"] = whole, mapped
+    if gaze is not None:
+      scores["gaze_butteraugli"] = gaze
   if density is not None:
     fixated = blocks.top_share(blocks.from_pixels(density), FIXATED_SHARE)
     scores["fixation_psnr_hvsm"] = metrics.salient_psnr_hvsm(rgb, decoded, fixated)
