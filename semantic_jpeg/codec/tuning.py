@@ -104,8 +104,8 @@ class Tuning:
   # split's large scene_fixations photos (libjpeg-turbo Q90 JPEGs of them, the Q30, Q50 and Q75
   # sizes) by SSIMULACRA 2 where people look with the whole image held (results/tuning.md): twice
   # the pixel path's strength, a cap of 8 and no damping on flat blocks gave +2.1 / +1.1 / +0.4
-  # there over the control; strength 3, damping at energy 50, or caps of 4 or 16 gave less there
-  # or lost more of the whole image.
+  # there over the control; strength 3, damping at energy 50 or a cap of 4 gave less there or lost
+  # more of the whole image, and a cap of 16 is never reached at this strength.
   # Map-driven zeroing thresholds (`plan.zeroing_thresholds`), both paths, as jpegli's adaptive
   # quantization raises a block's. On 12 large tune photos (Q30 / Q50 / Q75 sizes) 0.15 steps gave
   # +0.22 / +0.14 / +0.10 SSIMULACRA 2 where people look over none on the pixel path (+0.04 /
