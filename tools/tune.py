@@ -23,7 +23,8 @@ by the fixation density) and PSNR-HVS-M in that quarter; the same three for the 
 Prints per set, path, strength and Q (`evaluation.frontier`): the default minus its control
 (SSIMULACRA 2 there, the ratio of gaze-weighted Butteraugli), minus mozjpeg and jpegli there, and
 the whole image against mozjpeg (mean, share of photos at -2.0 or better, Butteraugli). --output
-keeps every row for `tools/plot_tuning.py`.
+keeps every row for `tools/plot_tuning.py`. --cache_dir keeps each photo's downscaled pixels, JPEG
+input, maps and peers: use a new folder when --max_side or --source_quality change.
 """
 
 import os
@@ -187,7 +188,11 @@ def _scores(
     "salient_psnr_hvsm": metrics.salient_psnr_hvsm(reference, decoded, salient),
     "salient_ssimulacra2": metrics.salient_ssimulacra2(reference, decoded, salient, prepared),
   }
-  quarter = None if density is None else blocks.top_share(blocks.from_pixels(density), 0.25)
+  quarter = (
+    None
+    if density is None
+    else blocks.top_share(blocks.from_pixels(density), equal_size.FIXATED_SHARE)
+  )
   if quarter is not None:
     scores["fixated_psnr_hvsm"] = metrics.salient_psnr_hvsm(reference, decoded, quarter)
     scores["fixated_ssimulacra2"] = metrics.salient_ssimulacra2(
