@@ -219,7 +219,7 @@ def _encode(data, fold_models, fold_of, image_dir) -> list[str]:
     image = image_io.read_image(image_dir / name)
     block_map = model_lib.compute_map(fold_models[fold_of[name]], image.rgb).block_map
     density = fixations_lib.density_map(data[name].ys, data[name].xs, data[name].shape)
-    looked_at = fixations_lib.fixated_blocks(data[name])
+    looked_at = fixations_lib.dense_blocks(density)
     prepared = metrics.prepare_ssimulacra2(image.rgb)  # Once for the photo's scores.
     for quality in qualities:
       files_, input_kept = _encoded(image, block_map, quality)

@@ -44,7 +44,6 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from semantic_jpeg import blocks
 from semantic_jpeg import errors
 from semantic_jpeg import files
 from semantic_jpeg import image_io
@@ -188,12 +187,8 @@ def _scores(
     "salient_psnr_hvsm": metrics.salient_psnr_hvsm(reference, decoded, salient),
     "salient_ssimulacra2": metrics.salient_ssimulacra2(reference, decoded, salient, prepared),
   }
-  quarter = (
-    None
-    if density is None
-    else blocks.top_share(blocks.from_pixels(density), equal_size.FIXATED_SHARE)
-  )
-  if quarter is not None:
+  if density is not None:
+    quarter = fixations.dense_blocks(density)
     scores["fixated_psnr_hvsm"] = metrics.salient_psnr_hvsm(reference, decoded, quarter)
     scores["fixated_ssimulacra2"] = metrics.salient_ssimulacra2(
       reference, decoded, quarter, prepared

@@ -111,13 +111,6 @@ def aligned_table(desired: np.ndarray, step: np.ndarray) -> np.ndarray:
   return (step * multiple).astype(np.int32)
 
 
-def _padded(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-  """A block grid cropped or edge-padded to `shape` (the stored luma grid may be MCU-padded)."""
-  rows, columns = shape
-  grid = grid[:rows, :columns]
-  return np.pad(grid, ((0, rows - grid.shape[0]), (0, columns - grid.shape[1])), mode="edge")
-
-
 class CoefficientEncoder:
   """The transcoding mode: requantizes a JPEG's own coefficients per knob (see the module)."""
 
@@ -145,10 +138,7 @@ class CoefficientEncoder:
     lambdas = plan.trellis_lambdas(
       self._coefficients, qualities, options.strength, options.tuning.for_coefficients()
     )
-    luma_grid = self._coefficients[0].shape[:2]
-    self._thresholds = [
-      _padded(plan.zeroing_thresholds(qualities, options.strength, options.tuning), luma_grid)
-    ]
+    self._thresholds = [plan.zeroing_thresholds(qualities, options.strength, options.tuning)]
     scale = LAMBDA_FACTOR * tuning.MOZJPEG_LAMBDA_SCALE
     self._lambdas = [lam * scale for lam in lambdas]
     self._code_lengths = [None] * len(self._coefficients)

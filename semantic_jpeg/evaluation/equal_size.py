@@ -49,7 +49,6 @@ from semantic_jpeg.saliency.options import SaliencyOptions
 MAX_SIDE = 1024  # Larger photos are area-downscaled to this long side first (scene_fixations).
 ENCODERS = ("turbo", "uniform", "composite", "dct", "semantic", "baseline", "mozjpeg", "jpegli")
 SALIENT_SHARE = 0.25  # The map's top quarter of blocks counts as salient.
-FIXATED_SHARE = 0.25  # Where people look: the fixation density's top quarter of blocks.
 PAPER_POLICY = "two_level_high_coverage"  # The paper's default mixing model.
 
 Image = tuple[str, np.ndarray | str]  # (name, RGB pixels or a file path)
@@ -163,19 +162,20 @@ def _extra_scores(
   decoded: np.ndarray,
   block_map: np.ndarray,
   density: np.ndarray | None,
+  fixated: np.ndarray | None,
   prepared: ssimulacra2.Reference,
 ) -> dict[str, float]:
   """Butteraugli (where installed): the 3-norm, and its distance map's 3-norm weighted by the
   map (`map_butteraugli`) and by the fixation density (`gaze_butteraugli`, if known);
-  PSNR-HVS-M and SSIMULACRA 2 where people looked (the density's top quarter of blocks)."""
+  PSNR-HVS-M and SSIMULACRA 2 where people looked (`fixated`: the density's top quarter of
+  blocks)."""
   scores = {}
   if butteraugli.available():
     whole, mapped, gaze = butteraugli.region_norms(rgb, decoded, block_map, density)
     scores["butteraugli_pnorm3"], scores["map_butteraugli"] = whole, mapped
     if gaze is not None:
       scores["gaze_butteraugli"] = gaze
-  if density is not None:
-    fixated = blocks.top_share(blocks.from_pixels(density), FIXATED_SHARE)
+  if fixated is not None:
     scores["fixation_psnr_hvsm"] = metrics.salient_psnr_hvsm(rgb, decoded, fixated)
     scores["fixation_ssimulacra2"] = metrics.salient_ssimulacra2(rgb, decoded, fixated, prepared)
   return scores
@@ -192,11 +192,12 @@ def evaluate_image(model: saliency.MSROIModel, image: Image, settings: Settings)
     rgb = source.rgb
   original = saliency.compute_map(model, rgb)
   salient = salient_blocks(original.block_map)
-  density = None
+  density = fixated = None
   if settings.fixations:
     fixations = fixations_lib.for_image(settings.fixations, name, *original_rgb.shape[:2])
     scaled = fixations.scaled(*rgb.shape[:2])
     density = fixations_lib.density_map(scaled.ys, scaled.xs, scaled.shape)
+    fixated = fixations_lib.dense_blocks(density)
   prepared = metrics.prepare_ssimulacra2(rgb)  # Once for every encode's three scores.
   rows = []
   for quality in settings.qualities:
@@ -227,7 +228,7 @@ def evaluate_image(model: saliency.MSROIModel, image: Image, settings: Settings)
             prepared=prepared,
           ),
           **_salient_cuts(rgb, decoded, original.block_map),
-          **_extra_scores(rgb, decoded, original.block_map, density, prepared),
+          **_extra_scores(rgb, decoded, original.block_map, density, fixated, prepared),
           **_semantic_consistency(model, original, decoded),
         }
       )

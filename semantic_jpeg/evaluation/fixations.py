@@ -207,7 +207,12 @@ def density_map(ys, xs, shape, sigma_frac: float = DENSITY_SIGMA) -> np.ndarray:
 
 def fixated_blocks(fix: Fixations, share: float = 0.25) -> np.ndarray:
   """The 8x8 blocks in the top `share` of the fixation density, as a bool block grid."""
-  return blocks.top_share(blocks.from_pixels(density_map(fix.ys, fix.xs, fix.shape)), share)
+  return dense_blocks(density_map(fix.ys, fix.xs, fix.shape), share)
+
+
+def dense_blocks(density: np.ndarray, share: float = 0.25) -> np.ndarray:
+  """The 8x8 blocks in the top `share` of a density [H, W] (`density_map`), a bool block grid."""
+  return blocks.top_share(blocks.from_pixels(density), share)
 
 
 def other_fixations(data: dict[str, Fixations], name: str) -> tuple[np.ndarray, np.ndarray]:
