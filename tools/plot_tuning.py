@@ -39,17 +39,6 @@ _PATH = flags.DEFINE_enum("path", "pixels", ("pixels", "coefficients"), "Which p
 _QUALITY = flags.DEFINE_integer("quality", 50, "Which target quality's rows to plot.")
 _OUTPUT = flags.DEFINE_string("output", None, "The figure (PNG).", required=True)
 
-# (summary key, title): the table's columns.
-_MEASURES = (
-  ("there_minus_control", "SS2 there − control"),
-  ("gaze_ratio", "gaze BA / control"),
-  ("there_minus_mozjpeg", "SS2 there − mozjpeg"),
-  ("there_minus_jpegli", "SS2 there − jpegli"),
-  ("whole_minus_mozjpeg", "whole SS2 − mozjpeg"),
-  ("whole_within_2", "whole ≥ −2.0"),
-  ("butteraugli_minus_mozjpeg", "whole BA − mozjpeg"),
-  ("hvsm_there_minus_mozjpeg", "PSNR-HVS-M there − mozjpeg (dB)"),
-)
 # Panels: (x key, y key, goal region (x0, x1, y0, y1) in data units, None for open ends).
 _PANELS = (
   ("whole_minus_mozjpeg", "there_minus_control", (0.0, None, 3.0, None)),
@@ -93,35 +82,21 @@ def _points(rows: list[dict], label: str) -> list[Point]:
   return points
 
 
-def _cell(key: str, value: float) -> str:
-  if np.isnan(value):
-    return ""
-  if key == "whole_within_2":
-    return f"{value:.0%}"
-  return (
-    f"{value:.3f}"
-    if key == "gaze_ratio"
-    else f"{value:+.3f}"
-    if "butteraugli" in key
-    else f"{value:+.2f}"
-  )
-
-
 def _table(runs: dict[str, list[Point]]) -> str:
-  titles = [title for _, title in _MEASURES]
+  titles = [title for _, title, _ in frontier.COLUMNS]
   lines = [
     "| run | strength | images | " + " | ".join(titles) + " |",
     "|---|---|---|" + "---|" * len(titles),
   ]
   for label, points in runs.items():
     for p in points:
-      cells = [_cell(key, p[key]) for key, _ in _MEASURES]
-      lines.append(f"| {label} | {p['strength']:g} | {p['images']} | " + " | ".join(cells) + " |")
+      cells = " | ".join(frontier.cells(p))
+      lines.append(f"| {label} | {p['strength']:g} | {p['images']} | {cells} |")
   return "\n".join(lines)
 
 
 def _plot(runs: dict[str, list[Point]], path: pathlib.Path) -> None:
-  titles = dict(_MEASURES)
+  titles = {key: title for key, title, _ in frontier.COLUMNS}
   fig, axes = plt.subplots(1, len(_PANELS), figsize=(5.2 * len(_PANELS), 4.6))
   families = list(dict.fromkeys(label.split(",")[0] for label in runs))
   for axis, (x_key, y_key, goal) in zip(axes, _PANELS, strict=True):

@@ -243,35 +243,19 @@ def _jobs() -> list[Job]:
   return jobs
 
 
-_COLUMNS = (  # (summary key, title, format)
-  ("there_minus_control", "SS2 there − control", "{:+.2f}"),
-  ("gaze_ratio", "gaze BA / control", "{:.3f}"),
-  ("there_minus_mozjpeg", "SS2 there − mozjpeg", "{:+.2f}"),
-  ("there_minus_jpegli", "SS2 there − jpegli", "{:+.2f}"),
-  ("whole_minus_mozjpeg", "whole SS2 − mozjpeg", "{:+.2f}"),
-  ("whole_within_2", "≥ −2.0", "{:.0%}"),
-  ("butteraugli_minus_mozjpeg", "whole BA − mozjpeg", "{:+.3f}"),
-  ("hvsm_there_minus_mozjpeg", "PSNR-HVS-M there − mozjpeg", "{:+.2f} dB"),
-  ("control_whole_minus_mozjpeg", "control: whole SS2 − mozjpeg", "{:+.2f}"),
-)
-
-
 def _table(rows: list[dict]) -> str:
   groups = collections.defaultdict(list)
   for row in frontier.with_controls(rows):
     groups[row["set"], row["path"], row["strength"], row["quality"]].append(row)
   lines = [
-    "| set | path | strength | Q | photos | " + " | ".join(t for _, t, _ in _COLUMNS) + " |",
-    "|---|---|---|---|---|" + "---|" * len(_COLUMNS),
+    "| set | path | strength | Q | photos | "
+    + " | ".join(t for _, t, _ in frontier.COLUMNS)
+    + " |",
+    "|---|---|---|---|---|" + "---|" * len(frontier.COLUMNS),
   ]
   for (set_name, path, strength, quality), group in sorted(groups.items()):
-    means = frontier.summary(group)
-    cells = ["" if np.isnan(means[k]) else form.format(means[k]) for k, _, form in _COLUMNS]
-    lines.append(
-      f"| {set_name} | {path} | {strength:g} | {quality} | {len(group)} | "
-      + " | ".join(cells)
-      + " |"
-    )
+    cells = " | ".join(frontier.cells(frontier.summary(group)))
+    lines.append(f"| {set_name} | {path} | {strength:g} | {quality} | {len(group)} | {cells} |")
   return "\n".join(lines)
 
 

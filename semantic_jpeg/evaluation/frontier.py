@@ -55,3 +55,22 @@ def summary(group: list[dict]) -> dict[str, float]:
       values("control", "ssimulacra2") - values("mozjpeg", "ssimulacra2")
     ),
   }
+
+
+# The columns of the tables both tools print: (summary key, title, format).
+COLUMNS = (
+  ("there_minus_control", "SS2 there − control", "{:+.2f}"),
+  ("gaze_ratio", "gaze BA / control", "{:.3f}"),
+  ("there_minus_mozjpeg", "SS2 there − mozjpeg", "{:+.2f}"),
+  ("there_minus_jpegli", "SS2 there − jpegli", "{:+.2f}"),
+  ("whole_minus_mozjpeg", "whole SS2 − mozjpeg", "{:+.2f}"),
+  ("whole_within_2", "≥ −2.0", "{:.0%}"),
+  ("butteraugli_minus_mozjpeg", "whole BA − mozjpeg", "{:+.3f}"),
+  ("hvsm_there_minus_mozjpeg", "PSNR-HVS-M there − mozjpeg, dB", "{:+.2f} dB"),
+  ("control_whole_minus_mozjpeg", "control: whole SS2 − mozjpeg", "{:+.2f}"),
+)
+
+
+def cells(means: dict[str, float]) -> list[str]:
+  """A `summary`'s means as `COLUMNS`' cells ('' where not measured)."""
+  return ["" if np.isnan(means[key]) else form.format(means[key]) for key, _, form in COLUMNS]
